@@ -1,0 +1,1 @@
+//! Typed configuration of motionrender (filled in by the config work).

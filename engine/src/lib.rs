@@ -1,0 +1,1 @@
+//! The pipeline pieces of motionrender, with no actix in them.

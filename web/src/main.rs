@@ -1,0 +1,2 @@
+//! The motionrender binary.
+fn main() {}
