@@ -96,9 +96,9 @@ impl std::fmt::Display for PluginRef {
 impl Scenario {
     /// Builds the typed view of a resolved document that passed validation.
     pub(crate) fn from_resolved(document: Value, resolved: &Value, migration: Option<Migration>) -> Self {
-        let list = |key: &str| resolved.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        let tracks = list("tracks").iter().map(Track::from_value).collect();
-        let cues = list("cues").iter().map(Cue::from_value).collect();
+        let list = |key: &str| resolved.get(key).and_then(Value::as_array).into_iter().flatten();
+        let tracks = list("tracks").map(Track::from_value).collect();
+        let cues = list("cues").map(Cue::from_value).collect();
         Self { document, migration, tracks, cues }
     }
 

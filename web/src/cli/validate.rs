@@ -2,6 +2,7 @@
 //! of scenario files.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,7 +46,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         if !matches!(verdict, Ok(Ok(_))) {
             failed += 1;
         }
-        println!("{report}");
+        print(&report)?;
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -53,8 +54,13 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
 /// Prints the v2.0 document of a scenario (migrated when it is v1.3).
 pub fn migrate(file: &Path) -> anyhow::Result<ExitCode> {
     let scenario = scenario::load(&read(file)?).with_context(|| format!("{} is refused", file.display()))?;
-    println!("{}", serde_json::to_string_pretty(&scenario.document)?);
+    print(&serde_json::to_string_pretty(&scenario.document)?)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a line to stdout; a closed pipe is an error, not a panic.
+fn print(line: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}").context("cannot write to standard output")
 }
 
 fn read(file: &Path) -> anyhow::Result<String> {
