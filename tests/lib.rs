@@ -1,1 +1,198 @@
-//! Shared helpers of the end-to-end tests.
+//! Shared helpers of the end-to-end tests: where the fixtures and the
+//! `motionrender` binary are, and readers for the fixture files.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The tests crate's folder (`<workspace>/tests`).
+pub fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `<workspace>/tests/fixtures`.
+pub fn fixtures_dir() -> PathBuf {
+    crate_dir().join("fixtures")
+}
+
+/// Malformed scenarios, one defect each, listed in `expected.tsv`.
+pub fn invalid_dir() -> PathBuf {
+    fixtures_dir().join("invalid")
+}
+
+/// Our own valid scenarios (also rendered by `scripts/demo`).
+pub fn scenarios_dir() -> PathBuf {
+    fixtures_dir().join("scenarios")
+}
+
+/// The `.json` files of a folder, sorted by name.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| entry.unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())).path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A file's text; panics with the path when it cannot be read.
+pub fn read_text(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A file's JSON; panics with the path when it is not JSON.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&read_text(path)).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The file name of a path, as text.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The error code of a scenario that is not JSON at all.
+pub const PARSE_ERROR: &str = "SCENARIO_PARSE_ERROR";
+/// The error code of JSON that is not a valid scenario.
+pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+
+/// One line of `fixtures/invalid/expected.tsv`: how the engine must refuse a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedRefusal {
+    /// File name inside `fixtures/invalid/`.
+    pub file: String,
+    /// JSON pointer of the first issue; `None` for a parse error (written `-`).
+    pub pointer: Option<String>,
+    /// `VALIDATION_ERROR` or `SCENARIO_PARSE_ERROR`.
+    pub code: String,
+}
+
+impl ExpectedRefusal {
+    /// The fixture's path.
+    pub fn path(&self) -> PathBuf {
+        invalid_dir().join(&self.file)
+    }
+}
+
+/// Reads `expected.tsv`: `NAME.json<TAB>pointer<TAB>code` per line (the
+/// pointer may be empty: the whole document). Panics on a malformed line.
+pub fn expected_refusals() -> Vec<ExpectedRefusal> {
+    let path = invalid_dir().join("expected.tsv");
+    let text = read_text(&path);
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let at = format!("{}:{}", path.display(), number + 1);
+        let columns: Vec<&str> = line.split('\t').collect();
+        let [file, pointer, code] = columns.as_slice() else {
+            panic!("{at}: expected 3 tab-separated columns, found {}: {line:?}", columns.len());
+        };
+        assert!(file.ends_with(".json"), "{at}: the first column must name a .json file, found {file:?}");
+        assert!(seen.insert(file.to_string()), "{at}: {file} is listed twice");
+        let pointer = match (*code, *pointer) {
+            (PARSE_ERROR, "-") => None,
+            (PARSE_ERROR, other) => panic!("{at}: a parse error has no pointer; write '-', found {other:?}"),
+            (VALIDATION_ERROR, pointer) => {
+                assert!(pointer.is_empty() || pointer.starts_with('/'), "{at}: {pointer:?} is not a JSON pointer");
+                Some(pointer.to_owned())
+            }
+            (other, _) => panic!("{at}: unknown error code {other:?}"),
+        };
+        rows.push(ExpectedRefusal { file: file.to_string(), pointer, code: code.to_string() });
+    }
+    rows
+}
+
+/// The `motionrender` binary built next to the running test executable
+/// (`<target>/debug/deps/tests-…` → `<target>/debug/motionrender`).
+pub fn motionrender_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("cannot locate the test executable: {e}"));
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()));
+    let binary = profile_dir.join(format!("motionrender{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} does not exist: run `cargo build -p motionrender-web --bins` first (scripts/test builds it before testing)",
+        binary.display()
+    );
+    binary
+}
+
+/// Every cue and node id of a v2.0 document, in document order.
+pub fn document_ids(document: &Value) -> Vec<String> {
+    fn node_ids(node: &Value, ids: &mut Vec<String>) {
+        ids.push(node.get("id").and_then(Value::as_str).unwrap_or_default().to_owned());
+        for child in node.get("children").and_then(Value::as_array).into_iter().flatten() {
+            node_ids(child, ids);
+        }
+    }
+    let mut ids = Vec::new();
+    for cue in document.get("cues").and_then(Value::as_array).into_iter().flatten() {
+        ids.push(cue.get("id").and_then(Value::as_str).unwrap_or_default().to_owned());
+        if let Some(root) = cue.get("root") {
+            node_ids(root, &mut ids);
+        }
+    }
+    ids
+}
+
+/// A time window `(start, end)` in seconds.
+pub type Window = (f64, f64);
+
+/// A v2.0 node's displayTime, when it has two numbers.
+pub fn display_time(node: &Value) -> Option<Window> {
+    match node.get("displayTime")?.as_array()?.as_slice() {
+        [start, end] => Some((start.as_f64()?, end.as_f64()?)),
+        _ => None,
+    }
+}
+
+/// The absolute window of a v2.0 plugin entry on a node whose (inherited)
+/// displayTime is `base`, by the reference package's rule: a number bound
+/// shifts its end of the base window by that many seconds, a `"p%"` bound by
+/// p% of the base duration; without `timeOffset` the package spans
+/// `[start, end + duration]`. `None` when a bound is neither.
+pub fn plugin_window_v2(entry: &Value, base: Window) -> Option<Window> {
+    let duration = base.1 - base.0;
+    let Some(offset) = entry.get("timeOffset") else {
+        return Some((base.0, base.1 + duration));
+    };
+    let shift = |bound: &Value| -> Option<f64> {
+        match bound {
+            Value::Number(n) => n.as_f64(),
+            Value::String(text) => match text.trim().strip_suffix('%') {
+                Some(percent) => percent.trim().parse::<f64>().ok().map(|p| duration * p / 100.0),
+                None => text.trim().parse::<f64>().ok(),
+            },
+            _ => None,
+        }
+    };
+    match offset.as_array()?.as_slice() {
+        [start, end] => Some((base.0 + shift(start)?, base.1 + shift(end)?)),
+        _ => None,
+    }
+}
+
+/// Where two JSON values first differ, numbers compared within `tolerance`
+/// (text → f64 parsing without serde_json's `float_roundtrip` can be off by
+/// an ulp); `None` when they agree. Object key order is not compared.
+pub fn json_difference(a: &Value, b: &Value, tolerance: f64) -> Option<String> {
+    fn walk(a: &Value, b: &Value, tolerance: f64, at: &str) -> Option<String> {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64()?, y.as_f64()?);
+                ((x - y).abs() > tolerance).then(|| format!("{at}: {x} vs {y}"))
+            }
+            (Value::Array(xs), Value::Array(ys)) if xs.len() == ys.len() => {
+                xs.iter().zip(ys).enumerate().find_map(|(i, (x, y))| walk(x, y, tolerance, &format!("{at}/{i}")))
+            }
+            (Value::Object(xs), Value::Object(ys)) if xs.len() == ys.len() => xs.iter().find_map(|(key, x)| match ys.get(key) {
+                Some(y) => walk(x, y, tolerance, &format!("{at}/{key}")),
+                None => Some(format!("{at}/{key}: only in the first")),
+            }),
+            _ => (a != b).then(|| format!("{at}: {a} vs {b}")),
+        }
+    }
+    walk(a, b, tolerance, "")
+}

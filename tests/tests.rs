@@ -1,1 +1,5 @@
-//! The end-to-end test binary.
+//! The end-to-end test binary: every module of `suite/` is compiled into it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod suite;

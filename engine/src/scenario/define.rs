@@ -18,11 +18,16 @@ pub(crate) fn resolve(doc: &Value) -> Result<Value, Vec<Issue>> {
     let mut issues = Vec::new();
     let resolved = match doc {
         Value::Object(members) => {
+            // The define section is walked first, wherever it stands in the
+            // file, so a broken definition is reported where it is defined.
             let root = Pointer::root();
+            let section = members.get("define").map(|define| resolver.define_section(define, &root.key("define"), &mut issues));
             let mut resolved = Map::with_capacity(members.len());
             for (key, value) in members {
-                let at = root.key(key);
-                let value = if key == "define" { resolver.define_section(value, &at, &mut issues) } else { resolver.walk(value, &at, &mut issues) };
+                let value = match (key.as_str(), &section) {
+                    ("define", Some(section)) => section.clone(),
+                    _ => resolver.walk(value, &root.key(key), &mut issues),
+                };
                 resolved.insert(key.clone(), value);
             }
             Value::Object(resolved)
@@ -115,6 +120,13 @@ mod tests {
         assert_eq!(resolved["use"], json!([1, 2]));
         assert_eq!(resolved["define"]["a"]["x"], json!([1, 2]));
         assert_eq!(resolved["keep"], "plain");
+    }
+
+    #[test]
+    fn a_cycle_is_reported_in_the_define_section_wherever_it_stands() {
+        let doc = json!({"tracks": [{"defaultStyle": "define.a"}], "define": {"a": "define.b", "b": "define.a"}});
+        let issues = resolve(&doc).unwrap_err();
+        assert_eq!(issues[0].pointer.as_str(), "/define/a");
     }
 
     #[test]

@@ -116,12 +116,14 @@ impl Clock {
 /// `HH:MM:SS(.mmm)` or `HH:MM:SS:FF` (needs fps) to seconds.
 fn parse_timecode(text: &str, fps: Option<f64>) -> Option<f64> {
     let parts: Vec<&str> = text.trim().split(':').collect();
-    let number = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+    let number = |s: &str, below: f64| s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0 && *v < below);
+    let clock = |h: &str, m: &str, s: &str| Some(number(h, f64::INFINITY)? * 3600.0 + number(m, 60.0)? * 60.0 + number(s, 60.0)?);
     match parts.as_slice() {
-        [h, m, s] => Some(number(h)? * 3600.0 + number(m)? * 60.0 + number(s)?),
+        [h, m, s] => clock(h, m, s),
         [h, m, s, f] => {
             let fps = fps.filter(|fps| *fps > 0.0)?;
-            Some(number(h)? * 3600.0 + number(m)? * 60.0 + number(s)? + number(f)? / fps)
+            let frame = number(f, fps).filter(|f| f.fract() == 0.0)?;
+            Some(clock(h, m, s)? + frame / fps)
         }
         _ => None,
     }
@@ -182,14 +184,12 @@ impl CueMigration<'_> {
                 id
             }
         };
-        let mut lifetime = None;
         if let Some(hint) = cue.remove("hintTime") {
             match &hint {
                 Value::Object(range) => {
                     let range = self.range(range.get("start"), range.get("end"), &at.key("hintTime"), "hintTime.start", "hintTime.end");
                     if let Some((start, end)) = range {
                         cue.insert("domLifetime".to_owned(), serde_json::json!([start, end]));
-                        lifetime = Some((start, end));
                         self.migration.count("hintTime → domLifetime");
                     }
                 }
@@ -197,7 +197,9 @@ impl CueMigration<'_> {
             }
         }
         if let Some(Value::Object(root)) = cue.get_mut("root") {
-            self.node(root, &format!("{cue_id}-r"), lifetime, &at.key("root"));
+            // A plugin's base window is its node's displayTime (inherited from
+            // ancestors), never the cue's lifetime, as in the reference package.
+            self.node(root, &format!("{cue_id}-r"), None, &at.key("root"));
         }
     }
 
@@ -268,7 +270,13 @@ impl CueMigration<'_> {
         if entry.contains_key("timeOffset") {
             return;
         }
-        let offset = if rel.0.is_some() || rel.1.is_some() {
+        let seconds_form = rel.0.is_some() || rel.1.is_some();
+        if seconds_form && (pct.0.is_some() || pct.1.is_some()) {
+            let message = "a plugin window is given both in seconds (relStart/relEnd) and as fractions (relStartPct/relEndPct); use one form";
+            self.issues.push(Issue::new(at.clone(), message));
+            return;
+        }
+        let offset = if seconds_form {
             let start = self.number(rel.0.as_ref(), 0.0, &at.key("relStart"));
             let end = match (rel.1.as_ref(), window) {
                 (None, _) => Some(0.0),
@@ -320,9 +328,10 @@ impl CueMigration<'_> {
     }
 }
 
-/// A fraction as a v2.0 percentage string, rounded to a millionth of a percent.
+/// A fraction as a v2.0 percentage string, rounded to 1e-9 percent (which
+/// moves a window by at most D·1e-11 s and hides binary noise like 0.9 − 1).
 fn percent(fraction: f64) -> String {
-    let value = (fraction * 100.0 * 1e6).round() / 1e6;
+    let value = (fraction * 100.0 * 1e9).round() / 1e9;
     let value = if value == 0.0 { 0.0 } else { value };
     format!("{value}%")
 }
@@ -346,6 +355,8 @@ mod tests {
         assert_eq!(parse_timecode("00:00:01:15", Some(30.0)), Some(1.5));
         assert_eq!(parse_timecode("00:00:01:15", None), None);
         assert_eq!(parse_timecode("soon", None), None);
+        assert_eq!(parse_timecode("00:00:01:30", Some(25.0)), None, "frame beyond the rate");
+        assert_eq!(parse_timecode("00:61:00", None), None, "minutes past 59");
     }
 
     #[test]

@@ -169,11 +169,9 @@ impl Checker {
                     self.push(at.key(key), format!("a text node needs a string {key}, found {}", shown(node.get(key))));
                 }
             }
-            Some(media @ ("image" | "video")) => {
-                if !node.get("src").is_some_and(is_source) {
-                    let found = shown(node.get("src"));
-                    self.push(at.key("src"), format!("an {media} node needs a src: a non-empty string or a define asset with a url, found {found}"));
-                }
+            Some(media @ ("image" | "video")) if !node.get("src").is_some_and(is_source) => {
+                let found = shown(node.get("src"));
+                self.push(at.key("src"), format!("an {media} node needs a src: a non-empty string or a define asset with a url, found {found}"));
             }
             _ => {}
         }

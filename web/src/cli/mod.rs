@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use motionrender_config::{parse_override, Config, Sources};
 
 mod validate;
 
@@ -11,6 +12,13 @@ mod validate;
 #[derive(Debug, Parser)]
 #[command(name = "motionrender", version, about)]
 pub struct Cli {
+    /// Configuration file (TOML); defaults to $MOTIONRENDER_CONFIG when set.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Override one configuration key, e.g. `--set queue.capacity_frames=128`
+    /// (repeatable; wins over the file and the environment).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,6 +32,12 @@ enum Command {
         /// The scenario file (JSON, v2.0 or v1.3).
         file: PathBuf,
     },
+    /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
+    Config {
+        /// Print the effective configuration as TOML.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -31,5 +45,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Migrate { file } => validate::migrate(&file),
+        Command::Config { print } => {
+            let config = load_config(cli.config, &cli.overrides)?;
+            if print {
+                print!("{}", config.to_masked_toml());
+            } else {
+                println!("configuration is valid (use --print to show it)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The effective configuration: defaults < file < MOTIONRENDER_* < --set.
+fn load_config(file: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
+    let cli = overrides.iter().map(|flag| parse_override(flag)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Config::load(&Sources::from_process_env(file, cli))?)
 }

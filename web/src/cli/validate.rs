@@ -40,7 +40,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
             (Ok(Err(e)), Format::Json) => json_err(file, e),
             (Ok(Err(e)), Format::Text) => text_err(file, e),
             (Ok(Err(e)), Format::Line) => format!("FAIL {}: {e}", file.display()),
-            (Err(e), Format::Json) => json!({"file": file, "valid": false, "error_code": "SCENARIO_PARSE_ERROR", "error": format!("{e:#}")}).to_string(),
+            (Err(e), Format::Json) => json!({"file": file, "valid": false, "error_code": "STORAGE_ACCESS_ERROR", "error": format!("{e:#}")}).to_string(),
             (Err(e), _) => format!("FAIL {}: {e:#}", file.display()),
         };
         if !matches!(verdict, Ok(Ok(_))) {

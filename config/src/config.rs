@@ -1,0 +1,39 @@
+//! The whole configuration: one typed struct with a field per `[section]`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sections::{
+    BrowserConfig, CallbacksConfig, EncoderConfig, LogConfig, MemoryConfig, PathsConfig,
+    QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig,
+};
+
+/// The effective configuration of motionrender. Build it with
+/// [`Config::load`]; [`Config::default`] is the documented defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[paths]`: data, scratch and output directories, plugin pack, input roots.
+    pub paths: PathsConfig,
+    /// `[browser]`: the headless Chromium page pool.
+    pub browser: BrowserConfig,
+    /// `[queue]`: the bounded frame queue between rasterizer and compositor.
+    pub queue: QueueConfig,
+    /// `[memory]`: the memory budget the backpressure controller keeps to.
+    pub memory: MemoryConfig,
+    /// `[encoder]`: which H.264 encoder to use and how.
+    pub encoder: EncoderConfig,
+    /// `[segments]`: how a job's timeline is split and rendered in parallel.
+    pub segments: SegmentsConfig,
+    /// `[retries]`: how failed steps of a job are retried.
+    pub retries: RetriesConfig,
+    /// `[callbacks]`: delivery of progress and completion callbacks.
+    pub callbacks: CallbacksConfig,
+    /// `[s3]`: result storage in S3 (or an S3-compatible server).
+    pub s3: S3Config,
+    /// `[server]`: the HTTP render service.
+    pub server: ServerConfig,
+    /// `[url_policy]`: which video and callback URLs may be used.
+    pub url_policy: UrlPolicyConfig,
+    /// `[log]`: log output.
+    pub log: LogConfig,
+}

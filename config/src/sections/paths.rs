@@ -1,0 +1,48 @@
+//! `[paths]`: where motionrender keeps data, scratch files and results, and
+//! where local input files may come from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::unset::non_empty;
+
+/// Directories used by the engine. Relative paths are relative to the
+/// process's working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Root of motionrender's own data (durable job store, caches).
+    /// Default: `"data"`.
+    pub data_dir: String,
+    /// Scratch directory for segment files and other intermediate output.
+    /// Default: `"data/work"`.
+    pub work_dir: String,
+    /// Directory where finished renders are stored when S3 is not configured
+    /// (`s3.bucket` empty); output keys cannot escape it. Default: `"data/output"`.
+    pub output_dir: String,
+    /// Directory of the MotionText plugin pack to load plugins from; empty
+    /// means the bundled standard plugin pack. Default: `""`.
+    pub plugin_dir: String,
+    /// Directories that local input files (video, scenario) must lie inside;
+    /// a local path outside every root is refused, and an empty list refuses
+    /// all local inputs. Default: `["data/inputs"]`.
+    pub input_roots: Vec<String>,
+}
+
+impl PathsConfig {
+    /// The plugin pack directory, or `None` for the bundled standard pack.
+    pub fn plugin_dir(&self) -> Option<&str> {
+        non_empty(&self.plugin_dir)
+    }
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: "data".to_owned(),
+            work_dir: "data/work".to_owned(),
+            output_dir: "data/output".to_owned(),
+            plugin_dir: String::new(),
+            input_roots: vec!["data/inputs".to_owned()],
+        }
+    }
+}

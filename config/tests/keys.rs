@@ -1,0 +1,80 @@
+//! The key list, the environment variable names and the defaults.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashSet;
+
+use motionrender_config::{env_var_for, keys, Config, Sources};
+
+#[test]
+fn defaults_validate() {
+    Config::default().validate().unwrap();
+    assert_eq!(
+        Config::load(&Sources::default()).unwrap(),
+        Config::default()
+    );
+}
+
+#[test]
+fn keys_cover_every_section() {
+    let keys = keys();
+    for key in [
+        "paths.input_roots",
+        "browser.pool_size",
+        "queue.drop_policy",
+        "memory.pause_at_fraction",
+        "encoder.kind",
+        "segments.seconds",
+        "retries.max_backoff_ms",
+        "callbacks.secret",
+        "s3.part_size_bytes",
+        "server.token",
+        "url_policy.deny_hosts",
+        "log.level",
+    ] {
+        assert!(
+            keys.contains(&key.to_string()),
+            "{key} missing from {keys:?}"
+        );
+    }
+    assert_eq!(keys.len(), 46, "{keys:?}");
+    assert!(
+        keys.iter().all(|key| key.split('.').count() == 2),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn every_key_has_its_own_environment_variable() {
+    let keys = keys();
+    let names: HashSet<String> = keys.iter().map(|key| env_var_for(key)).collect();
+    assert_eq!(names.len(), keys.len());
+    assert_eq!(
+        env_var_for("queue.capacity_frames"),
+        "MOTIONRENDER_QUEUE_CAPACITY_FRAMES"
+    );
+    assert!(!names.contains("MOTIONRENDER_CONFIG"));
+}
+
+#[test]
+fn every_key_can_be_set_from_the_environment_to_its_default() {
+    // Round trip: each default, written as environment text, loads unchanged.
+    let shown: toml::Table = toml::from_str(&Config::default().to_masked_toml()).unwrap();
+    let env = keys()
+        .into_iter()
+        .map(|key| {
+            let (section, name) = key.split_once('.').unwrap();
+            let text = match &shown[section][name] {
+                toml::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (env_var_for(&key), text)
+        })
+        .collect();
+    let config = Config::load(&Sources {
+        env,
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(config, Config::default());
+}
