@@ -88,7 +88,8 @@ async function load({ scenario, width, height, fps = 30 } = {}) {
   renderer.attachMedia(video); // paused and source-less: it never drives time
 
   try {
-    await renderer.loadConfig(scenario); // the package's own v2.0 validation
+    // The package's own v2.0 validation runs here; its message is kept as is.
+    await renderer.loadConfig(normalizeLayouts(scenario));
   } catch (e) {
     dispose();
     throw new Error(e && e.message ? e.message : String(e));
@@ -394,7 +395,7 @@ async function loadPlugins(scenario) {
   const missing = [];
   // Versioned names first, bare names last: registering `x@2.0.0` also claims
   // the bare key `x`, which must end up meaning x@1.0.0.
-  const ordered = [...names].sort((p, q2) => Number(!p.includes('@')) - Number(!q2.includes('@')));
+  const ordered = [...names].sort((a, b) => Number(!a.includes('@')) - Number(!b.includes('@')));
   for (const name of ordered) {
     const at = name.lastIndexOf('@');
     const id = at > 0 ? name.slice(0, at) : name;
@@ -418,7 +419,7 @@ async function fetchPlugin(id, version) {
   if (pluginCache.has(cacheKey)) return pluginCache.get(cacheKey);
 
   const baseUrl = new URL(`${key}/`, pluginBase).href;
-  const res = await fetch(new URL('manifest.json', baseUrl), { cache: 'no-store' });
+  const res = await fetchOrExplain(new URL('manifest.json', baseUrl).href);
   if (!res.ok) throw new Error(`manifest ${baseUrl}manifest.json: HTTP ${res.status}`);
   const manifest = await res.json();
   if (!manifest || typeof manifest.entry !== 'string') throw new Error('manifest has no entry');
@@ -428,7 +429,7 @@ async function fetchPlugin(id, version) {
   let mod;
   const sri = entryIntegrity(manifest.integrity, manifest.entry);
   if (sri) {
-    const r = await fetch(entryUrl, { cache: 'no-store' });
+    const r = await fetchOrExplain(entryUrl);
     if (!r.ok) throw new Error(`entry ${entryUrl}: HTTP ${r.status}`);
     const bytes = await r.arrayBuffer();
     if (!(await matchesIntegrity(bytes, sri))) throw new Error(`entry ${entryUrl} fails integrity ${sri}`);
@@ -445,6 +446,15 @@ async function fetchPlugin(id, version) {
   const p = { module, manifest, baseUrl };
   pluginCache.set(cacheKey, p);
   return p;
+}
+
+// fetch, with a message that names the URL when the request never got an answer.
+async function fetchOrExplain(url) {
+  try {
+    return await fetch(url, { cache: 'no-store' });
+  } catch (e) {
+    throw new Error(`${url}: request failed (server down, or blocked by CORS or the page's CSP)`);
+  }
 }
 
 function entryIntegrity(integrity, entry) {
@@ -472,35 +482,96 @@ async function matchesIntegrity(bytes, sri) {
 
 // Plugin names the scenario uses, with `define.` references followed.
 function pluginNames(scenario) {
-  const defs = (scenario && scenario.define) || {};
   const names = new Set();
+  const deref = definesOf(scenario);
+  eachNode(scenario, deref, (node) => {
+    const chain = deref(node.pluginChain);
+    if (!Array.isArray(chain)) return;
+    for (const spec of chain) {
+      const s = deref(spec);
+      const name = s && typeof s === 'object' ? deref(s.name) : undefined;
+      if (typeof name === 'string' && name) names.add(name);
+    }
+  });
+  return names;
+}
+
+// ---------------------------------------------------------------------------
+// Layout normalisation
+//
+// MOTIONTEXT.md allows `layout.position` as [x, y] as well as {x, y}, and the
+// sample scenarios use arrays (basic.json). motiontext-renderer 1.5.0 reads
+// only the object forms and silently ignores an array, so such a caption is
+// laid out as if it had no position (at the top of the stage). Before the
+// package sees the scenario, this rewrites, on a copy, the pair arrays it
+// would ignore, after following `define.` references:
+//   layout.position [x, y]            -> {x, y}
+//   layout.size [w, h]                -> {width, height}
+//   layout.transform.translate [x, y] -> {x, y}
+//   layout.transform.scale [x, y]     -> {x, y}
+// Everything else is passed through untouched. Already-normalised input is
+// left as it is, so the engine may do the same rewrite before calling load.
+
+function normalizeLayouts(scenario) {
+  if (!scenario || typeof scenario !== 'object') return scenario;
+  const copy = structuredClone(scenario);
+  const deref = definesOf(copy);
+  const isPair = (v) => Array.isArray(v) && v.length === 2 &&
+    v.every((n) => typeof n === 'number' && Number.isFinite(n));
+  // Object-valued field of `owner`, copied first when it came from `define`.
+  const own = (owner, key) => {
+    const v = deref(owner[key]);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+    if (v !== owner[key]) owner[key] = structuredClone(v);
+    return owner[key];
+  };
+  const pair = (obj, key, a, b) => {
+    const v = deref(obj[key]);
+    if (isPair(v)) obj[key] = { [a]: v[0], [b]: v[1] };
+  };
+  eachNode(copy, deref, (node) => {
+    const layout = own(node, 'layout');
+    if (!layout) return;
+    pair(layout, 'position', 'x', 'y');
+    pair(layout, 'size', 'width', 'height');
+    const transform = own(layout, 'transform');
+    if (transform) {
+      pair(transform, 'translate', 'x', 'y');
+      pair(transform, 'scale', 'x', 'y');
+    }
+  });
+  return copy;
+}
+
+// ---------------------------------------------------------------------------
+// Scenario walking
+
+// A function that follows `define.a.b` references through scenario.define
+// (undefined when one does not resolve; the package reports those itself).
+function definesOf(scenario) {
+  const defs = (scenario && scenario.define) || {};
   const deref = (v, depth = 0) => {
     if (typeof v !== 'string' || !v.startsWith('define.') || depth > 64) return v;
     let cur = defs;
     for (const part of v.slice('define.'.length).split('.')) {
-      if (cur === null || typeof cur !== 'object' || !(part in cur)) return undefined;
+      if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return undefined;
       cur = cur[part];
     }
     return deref(cur, depth + 1);
   };
+  return deref;
+}
+
+// Calls fn(node) for every node object of every cue, depth first.
+function eachNode(scenario, deref, fn) {
   const walk = (node, depth) => {
-    node = deref(node);
-    if (!node || typeof node !== 'object' || depth > 256) return;
-    const chain = deref(node.pluginChain);
-    if (Array.isArray(chain)) {
-      for (const spec of chain) {
-        const s = deref(spec);
-        const name = s && typeof s === 'object' ? deref(s.name) : undefined;
-        if (typeof name === 'string' && name) names.add(name);
-      }
-    }
+    if (!node || typeof node !== 'object' || Array.isArray(node) || depth > 256) return;
+    fn(node);
     const children = deref(node.children);
-    if (Array.isArray(children)) for (const c of children) walk(c, depth + 1);
+    if (Array.isArray(children)) for (const c of children) walk(deref(c), depth + 1);
   };
-  for (const cue of (scenario && Array.isArray(scenario.cues) ? scenario.cues : [])) {
-    walk(cue && cue.root, 0);
-  }
-  return names;
+  const cues = scenario && Array.isArray(scenario.cues) ? scenario.cues : [];
+  for (const cue of cues) if (cue && typeof cue === 'object') walk(deref(cue.root), 0);
 }
 
 // ---------------------------------------------------------------------------
