@@ -112,6 +112,7 @@ async function load({ scenario, width, height, fps = 30 } = {}) {
   if (window.innerWidth < width || window.innerHeight < height) {
     warnings.push(`viewport ${window.innerWidth}x${window.innerHeight} is smaller than the stage ${width}x${height}`);
   }
+  for (const f of plugins.substituted) warnings.push(`plugin ${f.wanted} not found; using ${f.using} from the pack`);
   for (const m of plugins.missing) warnings.push(`plugin ${m.name} not loaded: ${m.reason}`);
   return { ok: true, width, height, devicePixelRatio: window.devicePixelRatio, plugins, warnings };
 }
@@ -388,11 +389,18 @@ function configurePlugins({ serverBase, pluginBase: base } = {}) {
 }
 
 // Loads and registers every plugin the scenario names. Never throws for a
-// plugin: the ones it cannot load are listed in `missing`.
+// plugin: the ones it cannot load are listed in `missing`. When the folder
+// `<name>@<version>` is absent (its manifest answers 404), the version is
+// looked up in the plugin directory's `index.json` (`{"<name>": ["<version>", ...]}`,
+// the list of the pack) and another version of the same name is used: the
+// highest with the same major version, else the highest. Such a plugin is
+// loaded (registered under the name the scenario wrote) and also listed in
+// `substituted` as {name, wanted, using}.
 async function loadPlugins(scenario) {
   const names = pluginNames(scenario);
   const loaded = [];
   const missing = [];
+  const substituted = [];
   // Versioned names first, bare names last: registering `x@2.0.0` also claims
   // the bare key `x`, which must end up meaning x@1.0.0.
   const ordered = [...names].sort((a, b) => Number(!a.includes('@')) - Number(!b.includes('@')));
@@ -403,14 +411,62 @@ async function loadPlugins(scenario) {
     try {
       if (!PLUGIN_PART.test(id) || !PLUGIN_PART.test(version)) throw new Error('invalid plugin name');
       if (!pluginBase) throw new Error('no plugin directory configured');
-      const p = await fetchPlugin(id, version);
+      let p;
+      try {
+        p = await fetchPlugin(id, version);
+      } catch (e) {
+        if (!(e && e.absent)) throw e;
+        const alt = await packVersion(id, version);
+        if (!alt) throw e;
+        p = await fetchPlugin(id, alt);
+        substituted.push({ name, wanted: `${id}@${version}`, using: `${id}@${alt}` });
+      }
       mt.registerExternalPlugin({ name: id, version, module: p.module, baseUrl: p.baseUrl, manifest: p.manifest });
       loaded.push(name);
     } catch (e) {
       missing.push({ name, reason: e && e.message ? e.message : String(e) });
     }
   }
-  return { requested: [...names], loaded, missing };
+  return { requested: [...names], loaded, missing, substituted };
+}
+
+const packIndexCache = new Map(); // pluginBase -> Promise<object|null>
+
+// Another version of plugin `id` listed in <pluginBase>/index.json, or null:
+// the highest with the same major version as `version`, else the highest.
+async function packVersion(id, version) {
+  if (!packIndexCache.has(pluginBase)) {
+    packIndexCache.set(pluginBase, (async () => {
+      try {
+        const r = await fetch(new URL('index.json', pluginBase).href, { cache: 'no-store' });
+        if (!r.ok) return null;
+        const idx = await r.json();
+        return idx && typeof idx === 'object' && !Array.isArray(idx) ? idx : null;
+      } catch (_) {
+        return null;
+      }
+    })());
+  }
+  const idx = await packIndexCache.get(pluginBase);
+  const list = idx && Object.hasOwn(idx, id) && Array.isArray(idx[id]) ? idx[id] : [];
+  const versions = list.filter((v) => typeof v === 'string' && PLUGIN_PART.test(v) && v !== version)
+    .sort(compareVersions);
+  if (versions.length === 0) return null;
+  const major = (v) => v.split('.')[0];
+  const same = versions.filter((v) => major(v) === major(version));
+  return (same.length ? same : versions)[(same.length ? same : versions).length - 1];
+}
+
+// Orders "1.10.0" after "1.9.2": numeric parts numerically, others as text.
+function compareVersions(a, b) {
+  const pa = a.split(/[.-]/), pb = b.split(/[.-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '', y = pb[i] ?? '';
+    const nx = /^\d+$/.test(x), ny = /^\d+$/.test(y);
+    const c = nx && ny ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return 0;
 }
 
 async function fetchPlugin(id, version) {
@@ -420,7 +476,11 @@ async function fetchPlugin(id, version) {
 
   const baseUrl = new URL(`${key}/`, pluginBase).href;
   const res = await fetchOrExplain(new URL('manifest.json', baseUrl).href);
-  if (!res.ok) throw new Error(`manifest ${baseUrl}manifest.json: HTTP ${res.status}`);
+  if (!res.ok) {
+    const err = new Error(`manifest ${baseUrl}manifest.json: HTTP ${res.status}`);
+    err.absent = res.status === 404; // the folder is not there: loadPlugins may use another version
+    throw err;
+  }
   const manifest = await res.json();
   if (!manifest || typeof manifest.entry !== 'string') throw new Error('manifest has no entry');
   const entryUrl = new URL(manifest.entry, baseUrl).href;
