@@ -1,7 +1,9 @@
-//! The pipeline pieces of motionrender, with no actix in them.
-//!
-//! So far: the MotionText scenario model (parse, migrate v1.3, resolve
-//! `define`, validate, alive intervals).
+//! The pipeline pieces of motionrender, with no actix in them: the MotionText
+//! scenario model, segment planning, the bounded frame queue and its drop
+//! policies, and media I/O through FFmpeg.
 
+pub mod browser;
+pub mod media;
+pub mod plan;
+pub mod queue;
 pub mod scenario;
-

@@ -1,0 +1,15 @@
+//! The browser side of the rasterizer: a loopback asset server for the page
+//! in `engine/page/`, a headless Chromium launched for it, and the overlay page
+//! that loads a scenario, seeks, fingerprints and captures.
+
+mod asset_server;
+mod error;
+mod launch;
+mod overlay_page;
+
+pub use asset_server::{page_dir, AssetServer};
+pub use error::BrowserError;
+pub use launch::{find_executable, HeadlessBrowser, LaunchOptions};
+pub use overlay_page::{
+    BBox, LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
+};

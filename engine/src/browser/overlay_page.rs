@@ -1,0 +1,487 @@
+//! One overlay page: a Chromium tab showing `engine/page/index.html` at the
+//! output size on a transparent background, driven through
+//! `window.motionrender` (see `engine/page/README.md`): load a scenario, seek
+//! to a time and read the fingerprint and bounding box, capture a PNG.
+//!
+//! Every request the page makes is intercepted; only the asset server's
+//! origin (and `data:`/`blob:` URLs) are let through.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chromiumoxide::cdp::browser_protocol::dom::Rgba;
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    SetDefaultBackgroundColorOverrideParams, SetDeviceMetricsOverrideParams,
+};
+use chromiumoxide::cdp::browser_protocol::fetch::{
+    ContinueRequestParams, EnableParams as FetchEnableParams, EventRequestPaused,
+    FailRequestParams, RequestPattern,
+};
+use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams, Viewport,
+};
+use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
+use chromiumoxide::Page;
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::task::JoinHandle;
+
+use super::{BrowserError, HeadlessBrowser};
+
+/// How long each step of an overlay page may take before the page counts as
+/// hung.
+#[derive(Debug, Clone, Copy)]
+pub struct PageTimeouts {
+    /// Opening the tab, navigating and waiting for `motionrender.ready`. Default 20 s.
+    pub ready: Duration,
+    /// One `load` (scenario validation, fonts, plugins). Default 20 s.
+    pub load: Duration,
+    /// One `seek` or one capture. Default 5 s.
+    pub frame: Duration,
+}
+
+impl Default for PageTimeouts {
+    fn default() -> Self {
+        Self {
+            ready: Duration::from_secs(20),
+            load: Duration::from_secs(20),
+            frame: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The overlay's bounding box in output pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BBox {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl BBox {
+    /// Whether the pixel at (`px`, `py`) lies inside the box.
+    pub fn contains(&self, px: u32, py: u32) -> bool {
+        px >= self.x && py >= self.y && px < self.x + self.w && py < self.y + self.h
+    }
+}
+
+/// What is on the stage after a seek. An empty fingerprint means nothing is
+/// visible (and `bbox` is `None`): no capture is needed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SeekState {
+    pub fingerprint: String,
+    pub bbox: Option<BBox>,
+}
+
+/// What `load` reported.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    pub device_pixel_ratio: f64,
+    pub plugins: PluginReport,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The plugins a scenario named, and which of them could be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PluginReport {
+    pub requested: Vec<String>,
+    pub loaded: Vec<String>,
+    pub missing: Vec<MissingPlugin>,
+}
+
+/// A plugin that could not be loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MissingPlugin {
+    pub name: String,
+    pub reason: String,
+}
+
+/// A Chromium tab with the overlay page loaded and ready.
+#[derive(Debug)]
+pub struct OverlayPage {
+    page: Page,
+    width: u32,
+    height: u32,
+    timeouts: PageTimeouts,
+    request_guard: JoinHandle<()>,
+}
+
+impl OverlayPage {
+    /// Opens a tab of `width` x `height` CSS pixels (device scale factor 1,
+    /// transparent background), lets it reach only `asset_base_url` (an origin
+    /// such as `http://127.0.0.1:41234`), navigates to
+    /// `<asset_base_url>/index.html` and waits until `window.motionrender` is
+    /// ready.
+    pub async fn open(
+        browser: &HeadlessBrowser,
+        asset_base_url: &str,
+        width: u32,
+        height: u32,
+        timeouts: PageTimeouts,
+    ) -> Result<Self, BrowserError> {
+        if width == 0 || height == 0 || width > 16384 || height > 16384 {
+            return Err(BrowserError::InvalidArgument {
+                op: "open page",
+                detail: format!("size must be in 1..=16384 on each side, got {width}x{height}"),
+            });
+        }
+        let origin = asset_base_url.trim_end_matches('/').to_string();
+        let url = format!("{origin}/index.html");
+        let deadline = Instant::now() + timeouts.ready;
+
+        let page = within(
+            deadline,
+            timeouts.ready,
+            "Target.createTarget",
+            browser
+                .inner()
+                .new_page(CreateTargetParams::new("about:blank")),
+        )
+        .await?;
+
+        // Subscribe before enabling interception, so no paused request is missed.
+        let paused = within(
+            deadline,
+            timeouts.ready,
+            "Fetch.requestPaused listener",
+            page.event_listener::<EventRequestPaused>(),
+        )
+        .await?;
+        let request_guard = tokio::spawn(guard_requests(page.clone(), paused, origin.clone()));
+        let this = Self {
+            page,
+            width,
+            height,
+            timeouts,
+            request_guard,
+        };
+        match this.prepare(deadline, &origin, url).await {
+            Ok(()) => Ok(this),
+            Err(e) => {
+                // Do not leave a half-set-up tab behind in a healthy browser.
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), this.page.clone().close()).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Interception, device metrics, transparent background, navigation,
+    /// readiness: everything `open` does after creating the tab.
+    async fn prepare(
+        &self,
+        deadline: Instant,
+        origin: &str,
+        url: String,
+    ) -> Result<(), BrowserError> {
+        tracing::debug!(origin, "preparing overlay page");
+        let (width, height) = (self.width, self.height);
+        let fetch = FetchEnableParams::builder()
+            .pattern(RequestPattern::builder().url_pattern("*").build())
+            .build();
+        self.command(deadline, "Fetch.enable", fetch).await?;
+        self.command(
+            deadline,
+            "Emulation.setDeviceMetricsOverride",
+            SetDeviceMetricsOverrideParams::new(i64::from(width), i64::from(height), 1.0, false),
+        )
+        .await?;
+        let transparent = Rgba {
+            r: 0,
+            g: 0,
+            b: 0,
+            a: Some(0.0),
+        };
+        self.command(
+            deadline,
+            "Emulation.setDefaultBackgroundColorOverride",
+            SetDefaultBackgroundColorOverrideParams::builder()
+                .color(transparent)
+                .build(),
+        )
+        .await?;
+        let nav = self
+            .command(deadline, "Page.navigate", NavigateParams::new(url.clone()))
+            .await?;
+        if let Some(message) = nav.error_text {
+            return Err(BrowserError::Navigate { url, message });
+        }
+        self.wait_ready(deadline, &url).await
+    }
+
+    /// The page's size in CSS pixels (= output pixels).
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Sets where plugins come from for the following loads: `server_base`
+    /// holds them under `plugins/` (the asset server's own origin when it was
+    /// started with a plugin directory). Returns the resolved plugin URL.
+    pub async fn configure_plugins(&self, server_base: &str) -> Result<String, BrowserError> {
+        let arg = serde_json::json!({ "serverBase": server_base });
+        let value = self
+            .call(
+                "configurePlugins",
+                format!("motionrender.configurePlugins({arg})"),
+                self.timeouts.frame,
+            )
+            .await?;
+        value
+            .get("pluginBase")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| BrowserError::BadAnswer {
+                op: "configurePlugins",
+                detail: value.to_string(),
+            })
+    }
+
+    /// Loads a scenario (a v2.0 JSON object) onto a fresh stage of the page's
+    /// size. Validation errors come back as [`BrowserError::Script`] with the
+    /// package's message; missing plugins do not fail the load.
+    pub async fn load(
+        &self,
+        scenario: &serde_json::Value,
+        fps: f64,
+    ) -> Result<LoadReport, BrowserError> {
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(BrowserError::InvalidArgument {
+                op: "load",
+                detail: format!("fps must be positive, got {fps}"),
+            });
+        }
+        let arg = serde_json::json!({ "scenario": scenario, "width": self.width, "height": self.height, "fps": fps });
+        let value = self
+            .call(
+                "load",
+                format!("motionrender.load({arg})"),
+                self.timeouts.load,
+            )
+            .await?;
+        serde_json::from_value(value.clone()).map_err(|e| BrowserError::BadAnswer {
+            op: "load",
+            detail: format!("{e} in {value}"),
+        })
+    }
+
+    /// Renders the stage at media time `t` (seconds) and reports what is visible.
+    pub async fn seek(&self, t: f64) -> Result<SeekState, BrowserError> {
+        if !t.is_finite() {
+            return Err(BrowserError::InvalidArgument {
+                op: "seek",
+                detail: format!("time must be finite, got {t}"),
+            });
+        }
+        let value = self
+            .call(
+                "seek",
+                format!("motionrender.seek({t})"),
+                self.timeouts.frame,
+            )
+            .await?;
+        serde_json::from_value(value.clone()).map_err(|e| BrowserError::BadAnswer {
+            op: "seek",
+            detail: format!("{e} in {value}"),
+        })
+    }
+
+    /// Captures the pixels inside `bbox` as a PNG with alpha (transparent
+    /// where nothing is drawn).
+    pub async fn capture(&self, bbox: BBox) -> Result<Vec<u8>, BrowserError> {
+        let op = "Page.captureScreenshot";
+        let inside = bbox.w > 0
+            && bbox.h > 0
+            && u64::from(bbox.x) + u64::from(bbox.w) <= u64::from(self.width)
+            && u64::from(bbox.y) + u64::from(bbox.h) <= u64::from(self.height);
+        if !inside {
+            return Err(BrowserError::InvalidArgument {
+                op,
+                detail: format!(
+                    "clip {bbox:?} is empty or outside the {}x{} page",
+                    self.width, self.height
+                ),
+            });
+        }
+        let clip = Viewport {
+            x: f64::from(bbox.x),
+            y: f64::from(bbox.y),
+            width: f64::from(bbox.w),
+            height: f64::from(bbox.h),
+            scale: 1.0,
+        };
+        let params = CaptureScreenshotParams::builder()
+            .format(CaptureScreenshotFormat::Png)
+            .clip(clip)
+            .from_surface(true)
+            .capture_beyond_viewport(false)
+            .build();
+        let deadline = Instant::now() + self.timeouts.frame;
+        let shot = self.command(deadline, op, params).await?;
+        let data: &str = shot.data.as_ref();
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| BrowserError::BadAnswer {
+                op,
+                detail: format!("screenshot is not base64: {e}"),
+            })
+    }
+
+    /// Evaluates `expression` in the page (for diagnostics and tests); the
+    /// result is returned by value, promises are awaited.
+    pub async fn evaluate(&self, expression: &str) -> Result<serde_json::Value, BrowserError> {
+        self.call("evaluate", expression.to_string(), self.timeouts.frame)
+            .await
+    }
+
+    /// Closes the tab.
+    pub async fn close(self) -> Result<(), BrowserError> {
+        let op = "Page.close";
+        let limit = self.timeouts.frame;
+        self.request_guard.abort();
+        tokio::time::timeout(limit, self.page.clone().close())
+            .await
+            .map_err(|_| BrowserError::Timeout { op, after: limit })?
+            .map_err(|source| BrowserError::Cdp { op, source })
+    }
+
+    /// Polls `motionrender.ready` / `motionrender.error` until one is set.
+    async fn wait_ready(&self, deadline: Instant, url: &str) -> Result<(), BrowserError> {
+        const PROBE: &str = "(() => { const m = window.motionrender; \
+            if (!m || location.href === 'about:blank') return null; \
+            if (typeof m.error === 'string' && m.error) return { error: m.error }; \
+            return m.ready === true ? { ready: true } : null; })()";
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(BrowserError::Timeout {
+                    op: "waiting for motionrender.ready",
+                    after: self.timeouts.ready,
+                });
+            }
+            // Evaluation fails while the document is being replaced: keep polling.
+            if let Ok(value) = self.call("readiness probe", PROBE.to_string(), left).await {
+                if let Some(message) = value.get("error").and_then(|v| v.as_str()) {
+                    return Err(BrowserError::PageStart {
+                        url: url.to_string(),
+                        message: message.to_string(),
+                    });
+                }
+                if value.get("ready").is_some() {
+                    return Ok(());
+                }
+            } else if self.request_guard.is_finished() {
+                // The event stream ended: the browser is gone.
+                return Err(BrowserError::PageStart {
+                    url: url.to_string(),
+                    message: "the browser connection closed".into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20).min(left)).await;
+        }
+    }
+
+    /// `Runtime.evaluate` with `awaitPromise` and `returnByValue`; a thrown
+    /// error becomes [`BrowserError::Script`] with its message.
+    async fn call(
+        &self,
+        op: &'static str,
+        expression: String,
+        limit: Duration,
+    ) -> Result<serde_json::Value, BrowserError> {
+        let params = EvaluateParams::builder()
+            .expression(expression)
+            .await_promise(true)
+            .return_by_value(true)
+            .build()
+            .map_err(|detail| BrowserError::InvalidArgument { op, detail })?;
+        let answer = self.command(Instant::now() + limit, op, params).await?;
+        if let Some(details) = &answer.exception_details {
+            let message = details
+                .exception
+                .as_ref()
+                .and_then(|e| e.description.as_deref())
+                .and_then(|d| d.lines().next())
+                .map(|line| line.strip_prefix("Error: ").unwrap_or(line).to_string())
+                .unwrap_or_else(|| details.text.clone());
+            return Err(BrowserError::Script { op, message });
+        }
+        Ok(answer.result.value.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Sends one DevTools command to this tab and returns its result.
+    async fn command<C>(
+        &self,
+        deadline: Instant,
+        op: &'static str,
+        cmd: C,
+    ) -> Result<C::Response, BrowserError>
+    where
+        C: chromiumoxide::types::Command,
+    {
+        let limit = deadline.saturating_duration_since(Instant::now());
+        within(deadline, limit, op, self.page.execute(cmd))
+            .await
+            .map(|response| response.result)
+    }
+}
+
+impl Drop for OverlayPage {
+    fn drop(&mut self) {
+        self.request_guard.abort();
+    }
+}
+
+/// Runs a DevTools future with a deadline, mapping both failure kinds.
+async fn within<T>(
+    deadline: Instant,
+    limit: Duration,
+    op: &'static str,
+    fut: impl std::future::Future<Output = chromiumoxide::Result<T>>,
+) -> Result<T, BrowserError> {
+    match tokio::time::timeout_at(deadline.into(), fut).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(source)) => Err(BrowserError::Cdp { op, source }),
+        Err(_) => Err(BrowserError::Timeout { op, after: limit }),
+    }
+}
+
+/// Lets the page's requests through only when they go to the asset server's
+/// origin (or are `data:`/`blob:` URLs it made); fails every other one as
+/// blocked by the client.
+async fn guard_requests(
+    page: Page,
+    mut paused: chromiumoxide::listeners::EventStream<EventRequestPaused>,
+    origin: String,
+) {
+    let allowed_prefix = format!("{origin}/");
+    while let Some(event) = paused.next().await {
+        let event: Arc<EventRequestPaused> = event;
+        let url = &event.request.url;
+        let allowed = url.starts_with(&allowed_prefix)
+            || url == &origin
+            || url.starts_with("data:")
+            || url.starts_with("blob:");
+        let sent = if allowed {
+            page.execute(ContinueRequestParams::new(event.request_id.clone()))
+                .await
+                .map(|_| ())
+        } else {
+            tracing::warn!(url = %url, "overlay page request blocked");
+            page.execute(FailRequestParams::new(
+                event.request_id.clone(),
+                ErrorReason::BlockedByClient,
+            ))
+            .await
+            .map(|_| ())
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "request guard could not answer a paused request");
+        }
+    }
+}

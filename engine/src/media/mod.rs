@@ -1,0 +1,23 @@
+//! Media I/O through FFmpeg child processes: probe, decode, composite, encode, merge.
+
+mod composite;
+mod decoder;
+mod encoder;
+mod error;
+mod frame_layout;
+mod frame_rate;
+mod merge;
+mod probe;
+mod process;
+pub mod testclip;
+mod x264;
+
+pub use composite::{composite, BoundingBox};
+pub use decoder::{DecodedFrame, DecodedItem, Decoder};
+pub use encoder::{EncodedSegment, Encoder};
+pub use error::MediaError;
+pub use frame_layout::Yuv420pLayout;
+pub use frame_rate::FrameRate;
+pub use merge::merge_segments;
+pub use probe::{probe, AudioInfo, MediaInfo};
+pub use x264::{quality_to_crf, X264Encoder};

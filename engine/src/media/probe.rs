@@ -1,0 +1,192 @@
+//! `probe`: what a source video is (size, frame rate, frame count, duration, audio), read with FFprobe.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+use super::error::MediaError;
+use super::frame_rate::FrameRate;
+use super::process::{run_to_end, FFPROBE};
+
+/// What the pipeline needs to know about a source video.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MediaInfo {
+    pub path: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    /// `r_frame_rate` when it agrees with `avg_frame_rate` within 1 %, else
+    /// `avg_frame_rate` (variable-rate sources), else whichever is valid.
+    pub frame_rate: FrameRate,
+    /// Packets counted in the first video stream (`nb_read_packets`), else its
+    /// `nb_frames` header; always at least 1.
+    pub frame_count: u64,
+    /// Container duration in seconds (the stream's when the container has none).
+    pub duration_seconds: f64,
+    pub video_codec: String,
+    pub pixel_format: String,
+    /// The first audio stream, if any.
+    pub audio: Option<AudioInfo>,
+}
+
+/// The first audio stream of a source.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AudioInfo {
+    pub codec: String,
+    pub duration_seconds: Option<f64>,
+}
+
+impl MediaInfo {
+    pub fn has_audio(&self) -> bool {
+        self.audio.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+struct ProbeOutput {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(Deserialize)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    pix_fmt: Option<String>,
+    r_frame_rate: Option<String>,
+    avg_frame_rate: Option<String>,
+    nb_frames: Option<String>,
+    nb_read_packets: Option<String>,
+    duration: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+/// Probes `path` with `ffprobe -count_packets` (which demuxes the whole file,
+/// without decoding, so the frame count is exact).
+pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
+    let metadata = std::fs::metadata(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            MediaError::NotFound {
+                path: path.to_owned(),
+            }
+        } else {
+            MediaError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })?;
+    if metadata.len() == 0 {
+        return Err(MediaError::EmptyFile {
+            path: path.to_owned(),
+        });
+    }
+
+    let mut command = Command::new(FFPROBE);
+    command
+        .args(["-v", "error", "-print_format", "json"])
+        .args(["-show_streams", "-show_format", "-count_packets", "-i"])
+        .arg(path);
+    let stdout =
+        run_to_end(command, &format!("probe of {}", path.display())).map_err(
+            |error| match error {
+                MediaError::ProcessFailed { stderr, .. } => MediaError::InvalidVideoFormat {
+                    path: path.to_owned(),
+                    stderr,
+                },
+                other => other,
+            },
+        )?;
+    let output: ProbeOutput =
+        serde_json::from_slice(&stdout).map_err(|source| MediaError::ProbeOutput {
+            path: path.to_owned(),
+            source,
+        })?;
+    media_info(path, output)
+}
+
+fn media_info(path: &Path, output: ProbeOutput) -> Result<MediaInfo, MediaError> {
+    let unusable = |detail: &str| MediaError::NoFrames {
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+    };
+    if output.streams.is_empty() {
+        // FFprobe accepted the bytes but found nothing in them.
+        return Err(MediaError::InvalidVideoFormat {
+            path: path.to_owned(),
+            stderr: "no streams found".to_owned(),
+        });
+    }
+    let video = output
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video"))
+        .ok_or_else(|| MediaError::NoVideoStream {
+            path: path.to_owned(),
+        })?;
+    let audio = output
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("audio"))
+        .map(|s| AudioInfo {
+            codec: s.codec_name.clone().unwrap_or_default(),
+            duration_seconds: parse_seconds(s.duration.as_deref()),
+        });
+
+    let (width, height) = match (video.width, video.height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
+        _ => return Err(unusable("no picture size")),
+    };
+    let frame_rate = choose_frame_rate(
+        video.r_frame_rate.as_deref().and_then(FrameRate::parse),
+        video.avg_frame_rate.as_deref().and_then(FrameRate::parse),
+    )
+    .ok_or_else(|| unusable("no frame rate"))?;
+    let frame_count = [&video.nb_read_packets, &video.nb_frames]
+        .into_iter()
+        .find_map(|n| n.as_deref().and_then(|n| n.parse::<u64>().ok()))
+        .unwrap_or(0);
+    if frame_count == 0 {
+        return Err(unusable("zero frames"));
+    }
+    let duration_seconds = parse_seconds(output.format.and_then(|f| f.duration).as_deref())
+        .or_else(|| parse_seconds(video.duration.as_deref()))
+        .unwrap_or_else(|| frame_rate.frame_time(frame_count));
+
+    Ok(MediaInfo {
+        path: path.to_owned(),
+        width,
+        height,
+        frame_rate,
+        frame_count,
+        duration_seconds,
+        video_codec: video.codec_name.clone().unwrap_or_default(),
+        pixel_format: video.pix_fmt.clone().unwrap_or_default(),
+        audio,
+    })
+}
+
+fn choose_frame_rate(real: Option<FrameRate>, average: Option<FrameRate>) -> Option<FrameRate> {
+    match (real, average) {
+        (Some(r), Some(a)) => {
+            if (r.as_f64() - a.as_f64()).abs() <= 0.01 * a.as_f64() {
+                Some(r)
+            } else {
+                Some(a)
+            }
+        }
+        (r, a) => r.or(a),
+    }
+}
+
+fn parse_seconds(text: Option<&str>) -> Option<f64> {
+    text.and_then(|t| t.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+}

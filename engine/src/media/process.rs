@@ -1,0 +1,174 @@
+//! A child FFmpeg process that is killed and reaped when dropped, keeping the tail of its stderr.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+
+use super::error::MediaError;
+
+/// The FFmpeg program, found on `PATH`.
+pub(crate) const FFMPEG: &str = "ffmpeg";
+/// The FFprobe program, found on `PATH`.
+pub(crate) const FFPROBE: &str = "ffprobe";
+
+/// How much of a child's stderr is kept for error messages.
+const STDERR_TAIL_BYTES: usize = 4096;
+
+/// A running child process owned by one job. Dropping it kills and reaps the
+/// child, so no FFmpeg outlives the value that started it.
+#[derive(Debug)]
+pub(crate) struct ChildProcess {
+    child: Child,
+    label: String,
+    stderr_tail: Option<JoinHandle<String>>,
+    exit: Option<(ExitStatus, String)>,
+}
+
+impl ChildProcess {
+    /// Starts `command` with stderr captured; `purpose` names it in errors
+    /// (`"decoder of /in.mp4"`). Stdin and stdout are as the command set them.
+    pub(crate) fn spawn(mut command: Command, purpose: &str) -> Result<Self, MediaError> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        command.stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|source| MediaError::Spawn {
+            process: format!("{program} {purpose}"),
+            source,
+        })?;
+        let label = format!("{program} {purpose} (pid {})", child.id());
+        let stderr_tail = match child.stderr.take() {
+            Some(stderr) => {
+                let spawned = thread::Builder::new()
+                    .name(format!("stderr-{}", child.id()))
+                    .spawn(move || read_tail(stderr));
+                match spawned {
+                    Ok(handle) => Some(handle),
+                    Err(source) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(MediaError::Spawn {
+                            process: label,
+                            source,
+                        });
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(ChildProcess {
+            child,
+            label,
+            stderr_tail,
+            exit: None,
+        })
+    }
+
+    /// The operating-system process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The label used in errors: program, purpose and pid.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub(crate) fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    pub(crate) fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// Waits for the child to exit and returns its status and stderr tail.
+    /// Calling it again returns the same result.
+    pub(crate) fn wait(&mut self) -> Result<(ExitStatus, String), MediaError> {
+        if let Some(exit) = &self.exit {
+            return Ok(exit.clone());
+        }
+        let status = self.child.wait().map_err(|source| MediaError::Pipe {
+            process: self.label.clone(),
+            source,
+            stderr: String::new(),
+        })?;
+        let tail = self.stderr_tail();
+        self.exit = Some((status, tail.clone()));
+        Ok((status, tail))
+    }
+
+    /// Waits for the child and turns a non-zero exit into `ProcessFailed`.
+    pub(crate) fn wait_success(&mut self) -> Result<(), MediaError> {
+        let (status, stderr) = self.wait()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(MediaError::ProcessFailed {
+                process: self.label.clone(),
+                status: status.to_string(),
+                stderr,
+            })
+        }
+    }
+
+    /// Kills the child (if still running) and reaps it.
+    pub(crate) fn kill(&mut self) -> Result<(ExitStatus, String), MediaError> {
+        if self.exit.is_none() {
+            let _ = self.child.kill();
+        }
+        self.wait()
+    }
+
+    /// The stderr tail, once the child has closed stderr (after exit).
+    fn stderr_tail(&mut self) -> String {
+        match self.stderr_tail.take() {
+            Some(handle) => handle.join().unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads `stream` to its end, keeping only its last `STDERR_TAIL_BYTES`.
+fn read_tail(mut stream: impl Read) -> String {
+    let mut tail: VecDeque<u8> = VecDeque::with_capacity(STDERR_TAIL_BYTES);
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                tail.extend(&chunk[..n]);
+                let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
+                tail.drain(..excess);
+            }
+        }
+    }
+    let bytes: Vec<u8> = tail.into();
+    String::from_utf8_lossy(&bytes).trim().to_owned()
+}
+
+/// Runs a short-lived command to completion, returning its stdout, or
+/// `ProcessFailed` with its stderr tail.
+pub(crate) fn run_to_end(mut command: Command, purpose: &str) -> Result<Vec<u8>, MediaError> {
+    command.stdin(Stdio::null()).stdout(Stdio::piped());
+    let mut process = ChildProcess::spawn(command, purpose)?;
+    let mut stdout = Vec::new();
+    if let Some(mut out) = process.take_stdout() {
+        out.read_to_end(&mut stdout)
+            .map_err(|source| MediaError::Pipe {
+                process: process.label().to_owned(),
+                source,
+                stderr: String::new(),
+            })?;
+    }
+    process.wait_success()?;
+    Ok(stdout)
+}

@@ -1,0 +1,1 @@
+//! Segment planning: the timeline split into segments cut in gaps between cues.

@@ -1,0 +1,1 @@
+//! The bounded frame queue between rasterizers and the compositor, and its drop policies.
