@@ -6,4 +6,5 @@ pub mod browser;
 pub mod media;
 pub mod plan;
 pub mod queue;
+pub mod render;
 pub mod scenario;

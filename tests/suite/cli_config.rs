@@ -61,7 +61,9 @@ fn a_bad_value_in_any_layer_names_the_key_and_the_layer() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[segments]\nseconds = -1.0\n").unwrap();
-    let cases: [(Vec<&str>, Vec<(&str, &str)>, &str, &str); 4] = [
+    /// Flags, environment, the key the error must name, and its layer.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: [Case; 4] = [
         (vec!["--config", file.to_str().unwrap()], vec![], "segments.seconds", "file"),
         (vec![], vec![("MOTIONRENDER_QUEUE_CAPACITY_FRAMES", "lots")], "queue.capacity_frames", "MOTIONRENDER_QUEUE_CAPACITY_FRAMES"),
         (vec!["--set", "encoder.kind=gpu"], vec![], "encoder.kind", "--set"),

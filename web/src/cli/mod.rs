@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use motionrender_config::{parse_override, Config, Sources};
 
+mod render;
 mod validate;
 
 /// Burns MotionText animated subtitles into videos.
@@ -32,6 +33,8 @@ enum Command {
         /// The scenario file (JSON, v2.0 or v1.3).
         file: PathBuf,
     },
+    /// Burn a scenario's subtitles into a video: OUT.mp4 and OUT.mp4.qc.json.
+    Render(render::RenderArgs),
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Migrate { file } => validate::migrate(&file),
+        Command::Render(args) => render::run(&args, &load_config(cli.config, &cli.overrides)?),
         Command::Config { print } => {
             let config = load_config(cli.config, &cli.overrides)?;
             if print {

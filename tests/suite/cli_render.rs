@@ -1,0 +1,78 @@
+//! `motionrender render` end to end with the real Chromium, the real
+//! motiontext-renderer and FFmpeg: frame count and audio kept, caption pixels
+//! where and when the scenario puts them and nowhere else.
+
+use std::path::Path;
+use std::process::Command;
+
+use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
+use motionrender_tests::{fixtures_dir, motionrender_binary};
+
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 360;
+
+/// The luma plane of frame `index` of `video`.
+fn luma(video: &Path, index: u64) -> Vec<u8> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.stdout.len(), (WIDTH * HEIGHT) as usize, "frame {index} of {}", video.display());
+    output.stdout
+}
+
+/// Mean absolute difference of two luma planes inside a box.
+fn mean_difference(a: &[u8], b: &[u8], (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f64 {
+    let mut sum = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = (y * WIDTH + x) as usize;
+            sum += u64::from(a[i].abs_diff(b[i]));
+        }
+    }
+    sum as f64 / f64::from((x1 - x0) * (y1 - y0))
+}
+
+#[test]
+fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    generate_clip(&source, 4.0, WIDTH, HEIGHT, FrameRate::new(25, 1).unwrap(), true).unwrap();
+    let out = dir.path().join("out.mp4");
+    let result = Command::new(motionrender_binary())
+        .args(["--set", &format!("paths.work_dir={}", dir.path().join("work").display()), "render", "--video"])
+        .arg(&source)
+        .arg("--scenario")
+        .arg(fixtures_dir().join("render/caption_box.json"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "render failed: {}", String::from_utf8_lossy(&result.stderr));
+
+    let (source_info, out_info) = (probe(&source).unwrap(), probe(&out).unwrap());
+    assert_eq!(out_info.frame_count, source_info.frame_count);
+    assert!(out_info.has_audio(), "the source's audio is missing");
+    assert!((out_info.duration_seconds - source_info.duration_seconds).abs() <= 0.04);
+
+    let centre = (WIDTH / 2 - 120, HEIGHT / 2 - 30, WIDTH / 2 + 120, HEIGHT / 2 + 30);
+    let inside = mean_difference(&luma(&out, 50), &luma(&source, 50), centre); // t = 2.0 s, caption shown
+    assert!(inside > 12.0, "no caption in the centre at 2.0 s (mean luma difference {inside:.1})");
+    let corner = (0, HEIGHT - 60, 160, HEIGHT);
+    let away = mean_difference(&luma(&out, 50), &luma(&source, 50), corner);
+    assert!(away < 4.0, "pixels far from the caption changed (mean difference {away:.1})");
+    for frame in [5, 95] {
+        let whole = mean_difference(&luma(&out, frame), &luma(&source, frame), (0, 0, WIDTH, HEIGHT));
+        assert!(whole < 4.0, "frame {frame} (outside the cue) differs from the source by {whole:.1}");
+    }
+
+    let qc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.mp4.qc.json")).unwrap()).unwrap();
+    let frames = &qc["frames"];
+    assert_eq!(frames["output"], 100);
+    assert!(frames["captured"].as_u64().unwrap() >= 1);
+    assert!(frames["reused"].as_u64().unwrap() >= 40, "a static caption should be captured once and reused: {frames}");
+    assert!(frames["seeked"].as_u64().unwrap() <= 51, "frames outside the cue went to the browser: {frames}");
+}
