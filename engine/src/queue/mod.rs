@@ -1,1 +1,13 @@
 //! The bounded frame queue between rasterizers and the compositor, and its drop policies.
+
+mod error;
+mod frame;
+mod frame_queue;
+mod sequencer;
+mod stats;
+
+pub use error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
+pub use frame::{BoundingBox, OverlayFrame};
+pub use frame_queue::{FrameConsumer, FrameProducer, FrameQueue, PushOutcome, QueueCapacity};
+pub use sequencer::{OverlayOrigin, OverlaySequencer, SequencedOverlay, SequencerStats};
+pub use stats::{DropReason, QueueStats};
