@@ -76,3 +76,55 @@ fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
     assert!(frames["reused"].as_u64().unwrap() >= 40, "a static caption should be captured once and reused: {frames}");
     assert!(frames["seeked"].as_u64().unwrap() <= 51, "frames outside the cue went to the browser: {frames}");
 }
+
+/// Chromium or FFmpeg processes whose command line mentions `marker`.
+fn children_mentioning(marker: &str) -> Vec<String> {
+    let output = Command::new("pgrep").args(["-af", marker]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.contains("pgrep")).map(str::to_owned).collect()
+}
+
+#[test]
+fn bad_input_fails_with_a_one_line_reason_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    generate_clip(&clip, 1.0, 320, 180, FrameRate::new(25, 1).unwrap(), true).unwrap();
+    let text = dir.path().join("notes.mp4");
+    std::fs::write(&text, "not a video\n").unwrap();
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, "").unwrap();
+    let good = fixtures_dir().join("render/caption_box.json");
+    let invalid = fixtures_dir().join("invalid/cue_track_unknown.json");
+    let out = dir.path().join("out/result.mp4");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let missing_dir_out = dir.path().join("no/such/folder/result.mp4");
+    let cases = [
+        (dir.path().join("missing.mp4"), good.clone(), out.clone(), "missing.mp4"),
+        (text.clone(), good.clone(), out.clone(), "notes.mp4"),
+        (empty.clone(), good.clone(), out.clone(), "empty.mp4"),
+        (clip.clone(), invalid, out.clone(), "/cues/0/track"),
+        (clip.clone(), good.clone(), missing_dir_out.clone(), "not writable"),
+    ];
+    for (video, scenario, target, named) in cases {
+        let result = Command::new(motionrender_binary())
+            .args(["--set", &format!("paths.work_dir={}", dir.path().join("work").display()), "render", "--video"])
+            .arg(&video)
+            .arg("--scenario")
+            .arg(&scenario)
+            .arg("--out")
+            .arg(&target)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(!result.status.success(), "{named}: accepted");
+        assert!(last.starts_with("motionrender: ") && last.contains(named), "{named}: the reason does not name it: {stderr}");
+        assert!(!target.exists(), "{named}: partial output left at {}", target.display());
+        let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap()).unwrap().collect();
+        assert!(leftovers.is_empty(), "{named}: files left in the output folder: {leftovers:?}");
+        let work = dir.path().join("work");
+        let scratch: Vec<_> = std::fs::read_dir(&work).map(|d| d.collect()).unwrap_or_default();
+        assert!(scratch.is_empty(), "{named}: scratch left in {}: {scratch:?}", work.display());
+        let marker = dir.path().to_string_lossy().into_owned();
+        assert!(children_mentioning(&marker).is_empty(), "{named}: child processes left: {:?}", children_mentioning(&marker));
+    }
+}

@@ -11,7 +11,10 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("motionrender: {error:#}");
+            // One line: child-process output inside an error is folded in.
+            let reason = format!("{error:#}");
+            let reason: Vec<&str> = reason.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+            eprintln!("motionrender: {}", reason.join(" | "));
             ExitCode::FAILURE
         }
     }

@@ -42,6 +42,7 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if !args.video.is_file() {
         anyhow::bail!("video file {} does not exist", args.video.display());
     }
+    check_writable_dir(&args.out)?;
     let request = RenderRequest {
         video: args.video.clone(),
         scenario,
@@ -76,6 +77,19 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
         args.out.display(), f.output, f.captured, f.reused, f.empty, report.wall_seconds, qc_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails before any work when the output's folder cannot take a file.
+fn check_writable_dir(out: &Path) -> anyhow::Result<()> {
+    let dir = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".motionrender-write-check-")
+        .tempfile_in(dir)
+        .map(drop)
+        .with_context(|| format!("cannot write the output {}: its folder {} is not writable", out.display(), dir.display()))
 }
 
 fn qc_path(out: &Path) -> PathBuf {
