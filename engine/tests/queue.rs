@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use motionrender_config::{DropPolicy, QueueConfig};
 use motionrender_engine::queue::{
-    DropReason, FrameQueue, OverlayFrame, OverlayOrigin, OverlaySequencer, PopTimeoutError,
+    BoundingBox, DropReason, FrameQueue, OverlayFrame, OverlayOrigin, OverlaySequencer, PopTimeoutError,
     PushOutcome, PushTimeoutError, QueueCapacity, QueueClosed,
 };
 use proptest::prelude::*;
@@ -19,7 +19,7 @@ fn frame(index: u64, bytes: usize) -> OverlayFrame {
     OverlayFrame {
         index,
         image: (bytes > 0).then(|| Bytes::from(vec![(index % 251) as u8; bytes])),
-        bbox: (bytes > 0).then_some((0, 0, 1, 1)),
+        bbox: (bytes > 0).then_some(BoundingBox { x: 0, y: 0, width: 1, height: 1 }),
         reused: false,
     }
 }

@@ -2,8 +2,7 @@
 
 use bytes::Bytes;
 
-/// An overlay's bounding box in output pixels: `(x, y, width, height)`.
-pub type BoundingBox = (u32, u32, u32, u32);
+pub use crate::media::BoundingBox;
 
 /// The overlay of one video frame.
 #[derive(Debug, Clone, PartialEq, Eq)]

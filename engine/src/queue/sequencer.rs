@@ -183,7 +183,7 @@ mod tests {
         OverlayFrame {
             index,
             image: Some(Bytes::from(vec![index as u8; 4])),
-            bbox: Some((0, 0, 1, 1)),
+            bbox: Some(BoundingBox { x: 0, y: 0, width: 1, height: 1 }),
             reused: false,
         }
     }
