@@ -104,15 +104,15 @@ async fn seeks_fingerprints_and_captures_demo_fades() {
     // height; that is the package's layout, not this engine's concern here.
     let cx = WIDTH / 2;
     assert!(
-        bbox.x <= cx && cx < bbox.x + bbox.w,
+        bbox.x <= cx && cx < bbox.x + bbox.width,
         "caption box {bbox:?} should span x = {cx}"
     );
     assert!(
-        bbox.w < WIDTH && bbox.h < HEIGHT / 2,
+        bbox.width < WIDTH && bbox.height < HEIGHT / 2,
         "caption box {bbox:?} is a caption, not the stage"
     );
     assert!(
-        bbox.x + bbox.w <= WIDTH && bbox.y + bbox.h <= HEIGHT,
+        bbox.x + bbox.width <= WIDTH && bbox.y + bbox.height <= HEIGHT,
         "{bbox:?} inside the stage"
     );
 
@@ -131,7 +131,7 @@ async fn seeks_fingerprints_and_captures_demo_fades() {
     let frame = reader.next_frame(&mut pixels).expect("PNG decodes");
     assert_eq!(
         (frame.width, frame.height),
-        (bbox.w, bbox.h),
+        (bbox.width, bbox.height),
         "PNG is the size of the box"
     );
     assert_eq!(frame.color_type, png::ColorType::Rgba, "PNG has alpha");
@@ -144,11 +144,11 @@ async fn seeks_fingerprints_and_captures_demo_fades() {
     assert!(alphas.contains(&0), "the background stays transparent");
 
     let started = Instant::now();
-    let full = motionrender_engine::browser::BBox {
+    let full = motionrender_engine::media::BoundingBox {
         x: 0,
         y: 0,
-        w: WIDTH,
-        h: HEIGHT,
+        width: WIDTH,
+        height: HEIGHT,
     };
     for _ in 0..5 {
         rig.page.capture(full).await.expect("full-frame capture");
@@ -181,8 +181,8 @@ async fn seeks_fingerprints_and_captures_demo_fades() {
     eprintln!(
         "first seek {seek_time:?}, mean seek {:?}, capture of {}x{} {capture_time:?} ({} bytes)",
         started.elapsed() / n,
-        bbox.w,
-        bbox.h,
+        bbox.width,
+        bbox.height,
         png_bytes.len()
     );
 

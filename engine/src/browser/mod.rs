@@ -11,5 +11,5 @@ pub use asset_server::{page_dir, AssetServer};
 pub use error::BrowserError;
 pub use launch::{find_executable, HeadlessBrowser, LaunchOptions};
 pub use overlay_page::{
-    BBox, LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
+    LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
 };

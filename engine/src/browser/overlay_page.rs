@@ -30,6 +30,7 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 
 use super::{BrowserError, HeadlessBrowser};
+use crate::media::BoundingBox;
 
 /// How long each step of an overlay page may take before the page counts as
 /// hung.
@@ -53,28 +54,12 @@ impl Default for PageTimeouts {
     }
 }
 
-/// The overlay's bounding box in output pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct BBox {
-    pub x: u32,
-    pub y: u32,
-    pub w: u32,
-    pub h: u32,
-}
-
-impl BBox {
-    /// Whether the pixel at (`px`, `py`) lies inside the box.
-    pub fn contains(&self, px: u32, py: u32) -> bool {
-        px >= self.x && py >= self.y && px < self.x + self.w && py < self.y + self.h
-    }
-}
-
 /// What is on the stage after a seek. An empty fingerprint means nothing is
 /// visible (and `bbox` is `None`): no capture is needed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SeekState {
     pub fingerprint: String,
-    pub bbox: Option<BBox>,
+    pub bbox: Option<BoundingBox>,
 }
 
 /// What `load` reported.
@@ -293,12 +278,12 @@ impl OverlayPage {
 
     /// Captures the pixels inside `bbox` as a PNG with alpha (transparent
     /// where nothing is drawn).
-    pub async fn capture(&self, bbox: BBox) -> Result<Vec<u8>, BrowserError> {
+    pub async fn capture(&self, bbox: BoundingBox) -> Result<Vec<u8>, BrowserError> {
         let op = "Page.captureScreenshot";
-        let inside = bbox.w > 0
-            && bbox.h > 0
-            && u64::from(bbox.x) + u64::from(bbox.w) <= u64::from(self.width)
-            && u64::from(bbox.y) + u64::from(bbox.h) <= u64::from(self.height);
+        let inside = bbox.width > 0
+            && bbox.height > 0
+            && u64::from(bbox.x) + u64::from(bbox.width) <= u64::from(self.width)
+            && u64::from(bbox.y) + u64::from(bbox.height) <= u64::from(self.height);
         if !inside {
             return Err(BrowserError::InvalidArgument {
                 op,
@@ -311,8 +296,8 @@ impl OverlayPage {
         let clip = Viewport {
             x: f64::from(bbox.x),
             y: f64::from(bbox.y),
-            width: f64::from(bbox.w),
-            height: f64::from(bbox.h),
+            width: f64::from(bbox.width),
+            height: f64::from(bbox.height),
             scale: 1.0,
         };
         let params = CaptureScreenshotParams::builder()

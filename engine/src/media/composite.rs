@@ -21,12 +21,22 @@ use super::error::MediaError;
 use super::frame_layout::Yuv420pLayout;
 
 /// A rectangle of the frame, in pixels; the overlay holds exactly its pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The page reports it as `{x, y, w, h}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 pub struct BoundingBox {
     pub x: u32,
     pub y: u32,
+    #[serde(rename = "w")]
     pub width: u32,
+    #[serde(rename = "h")]
     pub height: u32,
+}
+
+impl BoundingBox {
+    /// Whether the pixel at (`px`, `py`) lies inside the box.
+    pub fn contains(&self, px: u32, py: u32) -> bool {
+        px >= self.x && py >= self.y && px < self.x + self.width && py < self.y + self.height
+    }
 }
 
 // BT.709 limited range, per 8-bit full-range RGB unit.

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::overlay::{decode_overlay, OverlayImage};
 use crate::browser::{page_dir, AssetServer, BrowserError, HeadlessBrowser, LaunchOptions, OverlayPage, PageTimeouts};
-use crate::media::{composite, merge_segments, probe, quality_to_crf, BoundingBox, Decoder, Encoder, MediaError, MediaInfo, X264Encoder};
+use crate::media::{composite, merge_segments, probe, quality_to_crf, Decoder, Encoder, MediaError, MediaInfo, X264Encoder};
 use crate::scenario::Scenario;
 
 /// Frames decoded ahead of the compositor, and overlays handed ahead of it.
@@ -196,7 +196,6 @@ async fn produce_overlays(
                 }
                 (Some(bbox), _) => {
                     let png = page.capture(bbox).await?;
-                    let bbox = BoundingBox { x: bbox.x, y: bbox.y, width: bbox.w, height: bbox.h };
                     let image = blocking(move || decode_overlay(&png, bbox)).await?.map_err(|message| RenderError::Capture { frame: index, message })?;
                     counts.captured += 1;
                     let overlay = Some(Arc::new(image));
