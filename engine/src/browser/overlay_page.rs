@@ -305,6 +305,7 @@ impl OverlayPage {
             .clip(clip)
             .from_surface(true)
             .capture_beyond_viewport(false)
+            .optimize_for_speed(true)
             .build();
         let deadline = Instant::now() + self.timeouts.frame;
         let shot = self.command(deadline, op, params).await?;

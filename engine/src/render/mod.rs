@@ -1,10 +1,22 @@
 //! A whole render: video + scenario in, burned-in MP4 out.
 //!
-//! This first version runs one segment on one page, in order; the segment
-//! planner, the frame queue and the page pool take over in the next steps.
+//! The job is cut into segments (`plan`), rendered in parallel on a pool of
+//! pages, each segment a browser side (seek, capture or reuse) feeding a
+//! bounded frame queue and a media side (decode, composite, encode) on its
+//! own thread; the segments are merged with the source's audio and the
+//! result must pass the QC gate.
 
+mod compose;
+mod job;
+mod memory;
 mod overlay;
-mod single_pass;
+mod page_slot;
+mod rasterize;
+mod report;
+mod segment;
+mod settings;
 
+pub use job::render;
 pub use overlay::{decode_overlay, OverlayImage};
-pub use single_pass::{render, FrameCounts, RenderError, RenderReport, RenderRequest};
+pub use report::{FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+pub use settings::{RenderRequest, RenderSettings, RetryPolicy};

@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::Args;
 use motionrender_config::Config;
-use motionrender_engine::browser::LaunchOptions;
-use motionrender_engine::render::{render, RenderRequest};
+use motionrender_config::{DropPolicy, EncoderChoice};
+use motionrender_engine::render::{render, RenderRequest, RenderSettings};
 use motionrender_engine::scenario;
 
 #[derive(Debug, Args)]
@@ -33,6 +33,72 @@ pub struct RenderArgs {
     /// A plugin directory beyond the bundled standard pack.
     #[arg(long)]
     plugins: Option<PathBuf>,
+    /// Fail with PLUGIN_NOT_FOUND when a plugin the scenario names cannot be
+    /// loaded (default: render without the effect and list it in QC).
+    #[arg(long)]
+    strict_plugins: bool,
+    /// Encoder back end; `auto` uses NVENC when a device is usable, else x264.
+    #[arg(long, value_enum)]
+    encoder: Option<EncoderArg>,
+    /// What a full frame queue does: wait (lossless) or drop an overlay,
+    /// showing the nearest earlier one instead.
+    #[arg(long, value_enum)]
+    drop_policy: Option<DropPolicyArg>,
+    /// Pages (headless browsers) rendering segments in parallel.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pages: Option<u32>,
+    /// Target segment length in seconds (cuts go between cues when possible).
+    #[arg(long)]
+    segment_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EncoderArg {
+    Auto,
+    Nvenc,
+    X264,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DropPolicyArg {
+    Block,
+    DropNewest,
+    DropOldest,
+}
+
+/// The render settings: configuration first, then the flags given.
+fn settings(args: &RenderArgs, config: &Config) -> anyhow::Result<RenderSettings> {
+    let mut settings = RenderSettings::from_config(config).context("invalid [queue] configuration")?;
+    if let Some(quality) = args.quality {
+        anyhow::ensure!((1..=100).contains(&quality), "--quality must be 1..=100, got {quality}");
+        settings.quality = quality;
+    }
+    if let Some(preset) = &args.preset {
+        settings.preset.clone_from(preset);
+    }
+    if let Some(encoder) = args.encoder {
+        settings.encoder = match encoder {
+            EncoderArg::Auto => EncoderChoice::Auto,
+            EncoderArg::Nvenc => EncoderChoice::Nvenc,
+            EncoderArg::X264 => EncoderChoice::X264,
+        };
+    }
+    if let Some(policy) = args.drop_policy {
+        settings.drop_policy = match policy {
+            DropPolicyArg::Block => DropPolicy::Block,
+            DropPolicyArg::DropNewest => DropPolicy::DropNewest,
+            DropPolicyArg::DropOldest => DropPolicy::DropOldest,
+        };
+    }
+    if let Some(pages) = args.pages {
+        settings.pages = pages;
+    }
+    if let Some(seconds) = args.segment_seconds {
+        anyhow::ensure!(seconds.is_finite() && seconds > 0.0, "--segment-seconds must be positive, got {seconds}");
+        settings.segment_seconds = seconds;
+    }
+    settings.strict_plugins = args.strict_plugins;
+    Ok(settings)
 }
 
 /// Renders and writes the QC report; fails with a one-line reason.
@@ -48,10 +114,8 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
         scenario,
         out: args.out.clone(),
         work_dir: PathBuf::from(&config.paths.work_dir),
-        preset: args.preset.clone().unwrap_or_else(|| config.encoder.preset.clone()),
-        quality: args.quality.unwrap_or(config.encoder.quality),
         plugin_dir: args.plugins.clone().or_else(|| config.paths.plugin_dir().map(PathBuf::from)),
-        browser: LaunchOptions { executable: config.browser.executable().map(PathBuf::from), ..LaunchOptions::default() },
+        settings: settings(args, config)?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let started = Instant::now();
@@ -73,8 +137,17 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
     std::fs::write(&qc_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {}", qc_path.display()))?;
     let f = &report.frames;
     println!(
-        "wrote {} ({} frames: {} captured, {} reused, {} empty; {:.1} s) and {}",
-        args.out.display(), f.output, f.captured, f.reused, f.empty, report.wall_seconds, qc_path.display()
+        "wrote {} ({} frames: {} captured, {} reused, {} empty, {} dropped; {} segments on {} pages; {:.1} s) and {}",
+        args.out.display(),
+        f.output,
+        f.captured,
+        f.reused,
+        f.empty,
+        f.dropped_total(),
+        report.segments,
+        report.pages,
+        report.wall_seconds,
+        qc_path.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,77 @@
+//! The media side of a segment, on a thread of its own: decode the source
+//! frames, take one overlay per frame from the queue (dropped ones
+//! substituted), blend it inside its box, encode.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::job::JobContext;
+use super::report::RenderError;
+use crate::media::{composite, Decoder};
+use crate::plan::SegmentPlan;
+use crate::queue::{FrameConsumer, OverlaySequencer, SequencerStats};
+
+/// Decoded frames held ahead of the compositor.
+const DECODED_AHEAD: usize = 8;
+
+/// What the media side of one segment did.
+#[derive(Debug)]
+pub(super) struct Composed {
+    pub encoded: u64,
+    pub sequencer: SequencerStats,
+    pub seconds: f64,
+}
+
+/// Composites and encodes segment `plan` into `out`. Stops with
+/// [`RenderError::Stopped`] as soon as the job or this attempt is aborted.
+pub(super) fn compose_segment(
+    job: &JobContext,
+    plan: &SegmentPlan,
+    out: &Path,
+    consumer: FrameConsumer,
+    attempt_aborted: &std::sync::atomic::AtomicBool,
+    progress: &Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Composed, RenderError> {
+    let started = Instant::now();
+    let info = &job.info;
+    let decoder = Decoder::spawn(&info.path, info, plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
+    let mut encoder = job.encoder.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
+    let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
+    let mut pixels = Vec::new();
+    for decoded in decoder {
+        let frame = decoded?;
+        if job.is_aborted() || attempt_aborted.load(Ordering::Relaxed) {
+            return Err(RenderError::Stopped);
+        }
+        let overlay = overlays.next().ok_or_else(|| RenderError::Compositor {
+            segment: plan.index,
+            message: format!("no overlay for frame {}", frame.index),
+        })?;
+        if overlay.index != frame.index {
+            return Err(RenderError::Compositor {
+                segment: plan.index,
+                message: format!("overlay of frame {} met decoded frame {}", overlay.index, frame.index),
+            });
+        }
+        match (&overlay.image, overlay.bbox) {
+            (Some(image), Some(bbox)) => {
+                pixels.clear();
+                pixels.extend_from_slice(&frame.data);
+                composite(&mut pixels, info.width, info.height, image, bbox)?;
+                encoder.write_frame(&pixels)?;
+            }
+            _ => encoder.write_frame(&frame.data)?,
+        }
+        progress.fetch_add(1, Ordering::Relaxed);
+        job.progress.fetch_add(1, Ordering::Relaxed);
+    }
+    // The producer may still be finishing; an aborted attempt must not
+    // leave a complete-looking segment behind.
+    if attempt_aborted.load(Ordering::Relaxed) {
+        return Err(RenderError::Stopped);
+    }
+    let encoded = encoder.finish()?;
+    Ok(Composed { encoded: encoded.frames, sequencer: overlays.stats(), seconds: started.elapsed().as_secs_f64() })
+}

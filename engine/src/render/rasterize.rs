@@ -1,0 +1,117 @@
+//! The browser side of a segment: one overlay per output frame, pushed into
+//! the segment's frame queue in order.
+//!
+//! Frames outside the alive intervals never reach the page. Inside, the page
+//! is seeked and its fingerprint compared with the last capture's: equal
+//! fingerprints reuse that capture, a new one is captured and decoded (PNG
+//! decode runs off the async threads).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::job::JobContext;
+use super::overlay::decode_overlay;
+use super::report::{FrameCounts, RenderError, StageSeconds};
+use crate::browser::OverlayPage;
+use crate::plan::{frame_is_alive, SegmentPlan};
+use crate::queue::{FrameProducer, OverlayFrame, PushTimeoutError};
+
+/// How long a producer pauses at a time while memory is above the high-water mark.
+const MEMORY_PAUSE: Duration = Duration::from_millis(20);
+
+/// What the browser side of one segment did.
+#[derive(Debug, Default)]
+pub(super) struct Rasterized {
+    pub counts: FrameCounts,
+    pub stages: StageSeconds,
+}
+
+/// Seeks and captures the frames of `plan`, pushing one overlay per frame.
+pub(super) async fn rasterize_segment(
+    job: &JobContext,
+    page: &OverlayPage,
+    plan: &SegmentPlan,
+    producer: &FrameProducer,
+) -> Result<Rasterized, RenderError> {
+    let rate = job.info.frame_rate;
+    let fps = rate.as_f64();
+    let mut done = Rasterized::default();
+    // The page's seek is absolute in time, so one seek at the start of the
+    // cue the segment begins inside brings the page to the state a continuous
+    // render would have had.
+    if let Some(from) = plan.preroll_frames().next() {
+        page.seek(rate.frame_time(from)).await?;
+        done.counts.seeked += 1;
+    }
+    let mut last: Option<(String, Bytes, crate::media::BoundingBox)> = None;
+    for index in plan.frames() {
+        if job.is_aborted() {
+            return Err(RenderError::Stopped);
+        }
+        let mut frame = OverlayFrame::empty(index);
+        if frame_is_alive(index, fps, &job.alive) {
+            done.counts.seeked += 1;
+            let sought = Instant::now();
+            let state = page.seek(rate.frame_time(index)).await?;
+            done.stages.seek += sought.elapsed().as_secs_f64();
+            if let Some(bbox) = state.bbox {
+                match &last {
+                    Some((fingerprint, image, _)) if *fingerprint == state.fingerprint => {
+                        done.counts.reused += 1;
+                        frame = OverlayFrame { index, image: Some(image.clone()), bbox: Some(bbox), reused: true };
+                    }
+                    _ => {
+                        let captured = Instant::now();
+                        let png = page.capture(bbox).await?;
+                        let image = tokio::task::spawn_blocking(move || decode_overlay(&png, bbox))
+                            .await
+                            .map_err(|e| RenderError::Capture { frame: index, message: e.to_string() })?
+                            .map_err(|message| RenderError::Capture { frame: index, message })?;
+                        done.stages.capture += captured.elapsed().as_secs_f64();
+                        done.counts.captured += 1;
+                        let image = Bytes::from(image.rgba);
+                        last = Some((state.fingerprint, image.clone(), bbox));
+                        frame = OverlayFrame { index, image: Some(image), bbox: Some(bbox), reused: false };
+                    }
+                }
+            } else {
+                last = None;
+            }
+        } else {
+            last = None;
+        }
+        if frame.image.is_none() {
+            done.counts.empty += 1;
+        }
+        done.stages.backpressure += push(job, producer, frame).await?;
+    }
+    Ok(done)
+}
+
+/// Pushes one frame, first pausing while the engine is above its memory
+/// high-water mark (and the queue still holds frames that will free memory).
+/// A push that must wait for room runs off the async threads. Returns the
+/// seconds spent waiting.
+async fn push(job: &JobContext, producer: &FrameProducer, frame: OverlayFrame) -> Result<f64, RenderError> {
+    let started = Instant::now();
+    while super::memory::engine_bytes() > job.settings.memory_high_water_bytes && producer.stats().depth() > 0 {
+        if job.is_aborted() {
+            return Err(RenderError::Stopped);
+        }
+        tokio::time::sleep(MEMORY_PAUSE).await;
+    }
+    match producer.push_timeout(frame, Duration::ZERO) {
+        Ok(_) => {}
+        Err(PushTimeoutError::Closed(_)) => return Err(RenderError::Stopped),
+        Err(PushTimeoutError::Timeout(frame)) => {
+            let producer = producer.clone();
+            tokio::task::spawn_blocking(move || producer.push(frame))
+                .await
+                .map_err(|_| RenderError::Stopped)?
+                .map_err(|_| RenderError::Stopped)?;
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+

@@ -1,0 +1,166 @@
+//! What a render reports: the QC report written beside the output, and the
+//! typed error of a failed render.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::browser::BrowserError;
+use crate::media::MediaError;
+
+/// How the output's frames came to be.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FrameCounts {
+    pub source: u64,
+    pub output: u64,
+    /// Frames whose overlay was captured from the page.
+    pub captured: u64,
+    /// Frames that reused the previous capture (same fingerprint).
+    pub reused: u64,
+    /// Frames with no overlay: outside every alive interval, or nothing visible.
+    pub empty: u64,
+    /// Frames for which the page was asked at all (pre-roll included).
+    pub seeked: u64,
+    /// Overlays the frame queue dropped, by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Frames that showed the nearest earlier overlay in place of a dropped one.
+    pub substituted: u64,
+}
+
+impl FrameCounts {
+    /// Adds the counts of one segment.
+    pub fn add(&mut self, other: &FrameCounts) {
+        self.captured += other.captured;
+        self.reused += other.reused;
+        self.empty += other.empty;
+        self.seeked += other.seeked;
+        self.substituted += other.substituted;
+        for (reason, count) in &other.dropped {
+            *self.dropped.entry(reason.clone()).or_default() += count;
+        }
+    }
+
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+}
+
+/// Seconds spent per stage, summed over segments (stages overlap in time).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    pub probe: f64,
+    pub browser_start: f64,
+    pub seek: f64,
+    pub capture: f64,
+    /// Decode, composite and encode of the segments (their own threads).
+    pub compose_encode: f64,
+    pub merge: f64,
+    /// Producers waiting on a full queue or on the memory budget.
+    pub backpressure: f64,
+}
+
+/// Peak resident memory seen while rendering.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeakMemory {
+    pub engine_bytes: u64,
+    pub chromium_bytes: u64,
+}
+
+/// One failed attempt of a segment that was retried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Retry {
+    pub segment: u32,
+    pub attempt: u32,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// What a finished render reports (the QC report).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RenderReport {
+    pub frames: FrameCounts,
+    pub segments: u32,
+    pub pages: u32,
+    pub encoder: String,
+    pub encoder_reason: String,
+    pub drop_policy: String,
+    pub queue_capacity_frames: u32,
+    pub queue_capacity_bytes: u64,
+    pub source_duration_seconds: f64,
+    pub output_duration_seconds: f64,
+    /// Output audio duration minus output video duration.
+    pub av_drift_seconds: f64,
+    pub audio_kept: bool,
+    pub plugins_missing: Vec<String>,
+    pub warnings: Vec<String>,
+    pub retries: Vec<Retry>,
+    pub stages: StageSeconds,
+    pub peak_memory: PeakMemory,
+    pub wall_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+    #[error("frame {frame}: {message}")]
+    Capture { frame: u64, message: String },
+    #[error("cannot prepare {path}: {error}")]
+    WorkDir { path: PathBuf, error: std::io::Error },
+    #[error("segment {segment}: {message}")]
+    Compositor { segment: u32, message: String },
+    #[error("plugins not found (strict plugins): {}", .0.join("; "))]
+    PluginNotFound(Vec<String>),
+    #[error("invalid render settings: {0}")]
+    Settings(String),
+    #[error("QC failed: {0}")]
+    Qc(String),
+    /// The other side of a segment stopped first; its error is the cause.
+    #[error("stopped because another part of the render failed")]
+    Stopped,
+}
+
+impl RenderError {
+    /// The error code of the HTTP API for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Media(e) => e.code(),
+            Self::Browser(_) | Self::Capture { .. } => "BROWSER_ERROR",
+            Self::WorkDir { .. } => "STORAGE_ACCESS_ERROR",
+            Self::Compositor { .. } => "FFMPEG_FAILED",
+            Self::PluginNotFound(_) => "PLUGIN_NOT_FOUND",
+            Self::Settings(_) => "INVALID_ARGUMENT",
+            Self::Qc(_) => "QC_FAILED",
+            Self::Stopped => "INTERNAL_ERROR",
+        }
+    }
+
+    /// Whether retrying the segment may succeed: a browser that crashed or
+    /// hung, a decoder or encoder that died. Bad input and settings are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Browser(e) => matches!(
+                e,
+                BrowserError::Launch { .. }
+                    | BrowserError::Cdp { .. }
+                    | BrowserError::Timeout { .. }
+                    | BrowserError::PageStart { .. }
+                    | BrowserError::Navigate { .. }
+            ),
+            Self::Media(e) => matches!(
+                e,
+                MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. }
+            ),
+            Self::Capture { .. } | Self::Compositor { .. } | Self::Stopped => true,
+            Self::WorkDir { .. } | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) => false,
+        }
+    }
+
+    /// Whether the page or its browser is suspect after this error.
+    pub fn is_browser_fault(&self) -> bool {
+        matches!(self, Self::Browser(_) | Self::Capture { .. })
+    }
+}
