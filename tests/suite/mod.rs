@@ -1,6 +1,7 @@
 //! The end-to-end test modules; add a module here to add it to the binary.
 
 mod cli_config;
+mod cli_faults;
 mod cli_render;
 mod cli_validate;
 mod scenario_fixtures;

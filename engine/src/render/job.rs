@@ -143,7 +143,7 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         pages,
         encoder: job.encoder.name.to_owned(),
         encoder_reason: job.encoder.reason.clone(),
-        drop_policy: format!("{:?}", job.settings.drop_policy),
+        drop_policy: job.settings.drop_policy,
         queue_capacity_frames: job.settings.queue.frames(),
         queue_capacity_bytes: job.settings.queue.bytes(),
         source_duration_seconds: info.duration_seconds,

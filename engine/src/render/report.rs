@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use motionrender_config::DropPolicy;
 use serde::Serialize;
 
 use crate::browser::BrowserError;
@@ -84,7 +85,7 @@ pub struct RenderReport {
     pub pages: u32,
     pub encoder: String,
     pub encoder_reason: String,
-    pub drop_policy: String,
+    pub drop_policy: DropPolicy,
     pub queue_capacity_frames: u32,
     pub queue_capacity_bytes: u64,
     pub source_duration_seconds: f64,

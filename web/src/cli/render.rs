@@ -60,6 +60,7 @@ enum EncoderArg {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
 enum DropPolicyArg {
     Block,
     DropNewest,
