@@ -3,6 +3,7 @@
 mod cli_config;
 mod cli_faults;
 mod cli_render;
+mod cli_render_options;
 mod cli_validate;
 mod scenario_fixtures;
 mod scenario_migration;

@@ -11,7 +11,37 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::error::MediaError;
 use super::frame_layout::Yuv420pLayout;
+use super::frame_rate::FrameRate;
 use super::probe::MediaInfo;
+
+/// The pictures a decoder delivers: their size and rate, which may differ
+/// from the source's (FFmpeg scales and converts the frame rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoFormat {
+    pub width: u32,
+    pub height: u32,
+    pub frame_rate: FrameRate,
+}
+
+impl VideoFormat {
+    /// The source's own format.
+    pub fn of(info: &MediaInfo) -> Self {
+        Self { width: info.width, height: info.height, frame_rate: info.frame_rate }
+    }
+
+    /// FFmpeg's filter chain turning the source's pictures into this format
+    /// (`None` when they already are).
+    fn filters_from(&self, source: &MediaInfo) -> Option<String> {
+        let mut filters = Vec::new();
+        if (self.width, self.height) != (source.width, source.height) {
+            filters.push(format!("scale={}:{}:flags=bicubic", self.width, self.height));
+        }
+        if self.frame_rate != source.frame_rate {
+            filters.push(format!("fps={}", self.frame_rate));
+        }
+        (!filters.is_empty()).then(|| filters.join(","))
+    }
+}
 use super::process::{ChildProcess, FFMPEG};
 
 /// One decoded picture: yuv420p, laid out as `Yuv420pLayout` describes.
@@ -57,24 +87,41 @@ impl Decoder {
         frame_count: u64,
         channel_capacity: usize,
     ) -> Result<Self, MediaError> {
+        Self::spawn_as(path, info, VideoFormat::of(info), first_frame, frame_count, channel_capacity)
+    }
+
+    /// As [`Decoder::spawn`], delivering `format` (scaled and rate-converted
+    /// from the source); frame numbers count at `format`'s rate.
+    pub fn spawn_as(
+        path: &Path,
+        info: &MediaInfo,
+        format: VideoFormat,
+        first_frame: u64,
+        frame_count: u64,
+        channel_capacity: usize,
+    ) -> Result<Self, MediaError> {
         if frame_count == 0 {
             return Err(MediaError::InvalidArgument(format!(
                 "decoder of {} asked for zero frames",
                 path.display()
             )));
         }
-        let layout = Yuv420pLayout::new(info.width, info.height);
+        let layout = Yuv420pLayout::new(format.width, format.height);
         let mut command = Command::new(FFMPEG);
         command.args(["-nostdin", "-v", "error", "-noautorotate"]);
         if first_frame > 0 {
             let start =
-                info.frame_rate.frame_time(first_frame) - info.frame_rate.frame_duration() / 2.0;
+                format.frame_rate.frame_time(first_frame) - format.frame_rate.frame_duration() / 2.0;
             command.arg("-ss").arg(format!("{start:.6}"));
         }
         command
             .arg("-i")
             .arg(path)
-            .args(["-map", "0:v:0", "-an", "-sn", "-dn"])
+            .args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
+        if let Some(filters) = format.filters_from(info) {
+            command.arg("-vf").arg(filters);
+        }
+        command
             .arg("-frames:v")
             .arg(frame_count.to_string())
             .args(["-fps_mode", "passthrough"])

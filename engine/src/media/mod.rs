@@ -13,7 +13,7 @@ pub mod testclip;
 mod x264;
 
 pub use composite::{composite, BoundingBox};
-pub use decoder::{DecodedFrame, DecodedItem, Decoder};
+pub use decoder::{DecodedFrame, DecodedItem, Decoder, VideoFormat};
 pub use encoder::{EncodedSegment, Encoder};
 pub use error::MediaError;
 pub use frame_layout::Yuv420pLayout;

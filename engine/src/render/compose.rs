@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::job::JobContext;
 use super::report::RenderError;
-use crate::media::{composite, Decoder};
+use crate::media::{composite, Decoder, VideoFormat};
 use crate::plan::SegmentPlan;
 use crate::queue::{FrameConsumer, OverlaySequencer, SequencerStats};
 
@@ -36,7 +36,7 @@ pub(super) fn compose_segment(
 ) -> Result<Composed, RenderError> {
     let started = Instant::now();
     let info = &job.info;
-    let decoder = Decoder::spawn(&info.path, info, plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
+    let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
     let mut encoder = job.encoder.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
     let mut pixels = Vec::new();

@@ -25,6 +25,8 @@ const TICK: Duration = Duration::from_millis(200);
 
 /// What every segment of a job shares.
 pub(super) struct JobContext {
+    pub source: MediaInfo,
+    /// The output's view of the video: its size, rate and frame count.
     pub info: MediaInfo,
     pub scenario: serde_json::Value,
     pub alive: Vec<TimeRange>,
@@ -79,8 +81,9 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         )));
     }
     let video = request.video.clone();
-    let info = blocking(move || probe(&video)).await??;
+    let source = blocking(move || probe(&video)).await??;
     let probe_seconds = started.elapsed().as_secs_f64();
+    let info = output_view(&source, &settings)?;
     std::fs::create_dir_all(&request.work_dir).map_err(|error| RenderError::WorkDir { path: request.work_dir.clone(), error })?;
     let scratch = tempfile::Builder::new()
         .prefix(".render-")
@@ -91,6 +94,7 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
     let plans = plan_segments(info.frame_count, info.frame_rate.as_f64(), &alive, settings.segment_seconds);
     let server = AssetServer::start(&page_dir(), request.plugin_dir.as_deref()).await?;
     let job = Arc::new(JobContext {
+        source: source.clone(),
         info: info.clone(),
         scenario: request.scenario.document.clone(),
         alive,
@@ -149,7 +153,7 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         source_duration_seconds: info.duration_seconds,
         ..RenderReport::default()
     };
-    report.frames = FrameCounts { source: info.frame_count, ..FrameCounts::default() };
+    report.frames = FrameCounts { source: source.frame_count, planned: info.frame_count, ..FrameCounts::default() };
     report.stages = StageSeconds { probe: probe_seconds, ..StageSeconds::default() };
     let mut segments = Vec::new();
     let mut encoded = 0;
@@ -175,8 +179,8 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
 
     let merged = Instant::now();
     let paths: Vec<PathBuf> = segments.into_iter().map(|(_, path)| path).collect();
-    let (source, out, has_audio) = (request.video.clone(), request.out.clone(), info.has_audio());
-    blocking(move || merge_segments(&paths, &source, &out, has_audio)).await??;
+    let (video, out, has_audio) = (request.video.clone(), request.out.clone(), info.has_audio());
+    blocking(move || merge_segments(&paths, &video, &out, has_audio)).await??;
     report.stages.merge = merged.elapsed().as_secs_f64();
     let out = request.out.clone();
     let result = match blocking(move || probe(&out)).await? {
@@ -249,6 +253,18 @@ async fn work(job: Arc<JobContext>, pending: Arc<Mutex<VecDeque<SegmentPlan>>>, 
     result.map(|()| done)
 }
 
+/// The source as the output sees it: scaled and rate-converted when asked.
+fn output_view(source: &MediaInfo, settings: &RenderSettings) -> Result<MediaInfo, RenderError> {
+    let format = settings.output.resolve(source).map_err(RenderError::Settings)?;
+    let mut info = source.clone();
+    if format.frame_rate != source.frame_rate {
+        let seconds = source.frame_count as f64 * source.frame_rate.frame_duration();
+        info.frame_count = (seconds * format.frame_rate.as_f64()).round().max(1.0) as u64;
+    }
+    (info.width, info.height, info.frame_rate) = (format.width, format.height, format.frame_rate);
+    Ok(info)
+}
+
 fn segment_path(scratch: &Path, index: u32) -> PathBuf {
     scratch.join(format!("segment-{index:05}.mp4"))
 }
@@ -263,8 +279,8 @@ fn add_stages(total: &mut StageSeconds, segment: &StageSeconds) {
 /// The gate a render must pass before its output is kept.
 fn qc_gate(report: &RenderReport, info: &MediaInfo, encoded: u64) -> Result<(), String> {
     let frames = &report.frames;
-    if encoded != frames.source || frames.output != frames.source {
-        return Err(format!("source has {} frames, encoders took {encoded}, output has {}", frames.source, frames.output));
+    if encoded != frames.planned || frames.output != frames.planned {
+        return Err(format!("{} frames were planned, encoders took {encoded}, output has {}", frames.planned, frames.output));
     }
     if !report.audio_kept {
         return Err("the source's audio stream is missing from the output".to_owned());

@@ -63,6 +63,8 @@ fn status_kib(pid: u32, key: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

@@ -19,4 +19,4 @@ mod settings;
 pub use job::render;
 pub use overlay::{decode_overlay, OverlayImage};
 pub use report::{FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
-pub use settings::{RenderRequest, RenderSettings, RetryPolicy};
+pub use settings::{OutputShape, RenderRequest, RenderSettings, RetryPolicy};

@@ -14,6 +14,8 @@ use crate::media::MediaError;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FrameCounts {
     pub source: u64,
+    /// Frames the output must have (the source's, or as many at another rate).
+    pub planned: u64,
     pub output: u64,
     /// Frames whose overlay was captured from the page.
     pub captured: u64,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use motionrender_config::{Config, DropPolicy, EncoderChoice};
 
 use crate::browser::{LaunchOptions, PageTimeouts};
+use crate::media::{FrameRate, MediaInfo, VideoFormat};
 use crate::queue::{InvalidCapacity, QueueCapacity};
 use crate::scenario::Scenario;
 
@@ -43,6 +44,43 @@ pub struct RenderSettings {
     pub memory_high_water_bytes: u64,
     pub browser: LaunchOptions,
     pub page_timeouts: PageTimeouts,
+    /// The output's size and rate; unset parts keep the source's.
+    pub output: OutputShape,
+}
+
+/// Output size and frame rate asked for; `None` keeps the source's. With
+/// only one side given, the other follows the source's aspect ratio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputShape {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub frame_rate: Option<FrameRate>,
+}
+
+impl OutputShape {
+    /// The output format for a source of `info`, or why it cannot be.
+    pub fn resolve(&self, info: &MediaInfo) -> Result<VideoFormat, String> {
+        let scaled = |side: u32, from: u32, to: u32| -> u32 {
+            let exact = f64::from(side) * f64::from(to) / f64::from(from.max(1));
+            ((exact / 2.0).round() * 2.0).max(2.0) as u32
+        };
+        let (width, height) = match (self.width, self.height) {
+            (Some(w), Some(h)) => (w, h),
+            (Some(w), None) => (w, scaled(info.height, info.width, w)),
+            (None, Some(h)) => (scaled(info.width, info.height, h), h),
+            (None, None) => (info.width, info.height),
+        };
+        for (name, side) in [("width", width), ("height", height)] {
+            if !(16..=8192).contains(&side) || side % 2 != 0 {
+                return Err(format!("output {name} must be even and within 16..=8192, got {side}"));
+            }
+        }
+        let frame_rate = self.frame_rate.unwrap_or(info.frame_rate);
+        if !(1.0..=240.0).contains(&frame_rate.as_f64()) {
+            return Err(format!("output frame rate must be within 1..=240 fps, got {frame_rate}"));
+        }
+        Ok(VideoFormat { width, height, frame_rate })
+    }
 }
 
 /// Bounded retries of a segment after a transient failure.
@@ -90,6 +128,63 @@ impl RenderSettings {
                 frame: Duration::from_millis(config.browser.frame_timeout_ms),
                 ..PageTimeouts::default()
             },
+            output: OutputShape::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn source(width: u32, height: u32) -> MediaInfo {
+        MediaInfo {
+            path: PathBuf::from("in.mp4"),
+            width,
+            height,
+            frame_rate: FrameRate { num: 25, den: 1 },
+            frame_count: 100,
+            duration_seconds: 4.0,
+            video_codec: "h264".to_owned(),
+            pixel_format: "yuv420p".to_owned(),
+            audio: None,
+        }
+    }
+
+    #[test]
+    fn unset_parts_keep_the_source_and_one_side_keeps_the_aspect_ratio() {
+        let info = source(1920, 1080);
+        let same = OutputShape::default().resolve(&info).unwrap();
+        assert_eq!((same.width, same.height, same.frame_rate), (1920, 1080, info.frame_rate));
+        let narrow = OutputShape { width: Some(640), ..OutputShape::default() }.resolve(&info).unwrap();
+        assert_eq!((narrow.width, narrow.height), (640, 360));
+        let short = OutputShape { height: Some(720), ..OutputShape::default() }.resolve(&info).unwrap();
+        assert_eq!((short.width, short.height), (1280, 720));
+        let odd_source = OutputShape { width: Some(300), ..OutputShape::default() }.resolve(&source(1000, 333)).unwrap();
+        assert_eq!(odd_source.height % 2, 0);
+    }
+
+    #[test]
+    fn odd_tiny_or_huge_sizes_and_rates_are_refused_by_name() {
+        let info = source(640, 360);
+        let refused = |shape: OutputShape, named: &str| {
+            let error = shape.resolve(&info).unwrap_err();
+            assert!(error.contains(named), "{error}");
+        };
+        refused(OutputShape { width: Some(641), ..OutputShape::default() }, "width");
+        refused(OutputShape { width: Some(640), height: Some(8), ..OutputShape::default() }, "height");
+        refused(OutputShape { width: Some(20000), height: Some(360), ..OutputShape::default() }, "width");
+        refused(OutputShape { frame_rate: FrameRate::new(1000, 1), ..OutputShape::default() }, "frame rate");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let policy = RetryPolicy { max_attempts: 5, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
+        let waits: Vec<_> = (1..=4).map(|attempt| policy.backoff(attempt).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 350, 350]);
     }
 }

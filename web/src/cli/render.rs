@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use clap::Args;
 use motionrender_config::Config;
 use motionrender_config::{DropPolicy, EncoderChoice};
-use motionrender_engine::render::{render, RenderRequest, RenderSettings};
+use motionrender_engine::media::FrameRate;
+use motionrender_engine::render::{render, OutputShape, RenderRequest, RenderSettings};
 use motionrender_engine::scenario;
 
 #[derive(Debug, Args)]
@@ -24,6 +25,16 @@ pub struct RenderArgs {
     /// The MP4 to write; its QC report goes beside it as OUT.qc.json.
     #[arg(long)]
     out: PathBuf,
+    /// Output width in pixels (even); default the source's, or kept in
+    /// proportion when only --height is given.
+    #[arg(long)]
+    width: Option<u32>,
+    /// Output height in pixels (even).
+    #[arg(long)]
+    height: Option<u32>,
+    /// Output frame rate, `30` or `30000/1001`; default the source's.
+    #[arg(long, value_parser = parse_frame_rate)]
+    fps: Option<FrameRate>,
     /// Quality 1..=100 (mapped to the encoder's rate control); default from configuration.
     #[arg(long)]
     quality: Option<u32>,
@@ -67,6 +78,10 @@ enum DropPolicyArg {
     DropOldest,
 }
 
+fn parse_frame_rate(text: &str) -> Result<FrameRate, String> {
+    FrameRate::parse(text).ok_or_else(|| format!("expected a frame rate such as 30 or 30000/1001, got {text:?}"))
+}
+
 /// The render settings: configuration first, then the flags given.
 fn settings(args: &RenderArgs, config: &Config) -> anyhow::Result<RenderSettings> {
     let mut settings = RenderSettings::from_config(config).context("invalid [queue] configuration")?;
@@ -99,6 +114,7 @@ fn settings(args: &RenderArgs, config: &Config) -> anyhow::Result<RenderSettings
         settings.segment_seconds = seconds;
     }
     settings.strict_plugins = args.strict_plugins;
+    settings.output = OutputShape { width: args.width, height: args.height, frame_rate: args.fps };
     Ok(settings)
 }
 
@@ -133,7 +149,7 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let report = runtime.block_on(render(&request, &mut progress));
     eprintln!();
-    let report = report.with_context(|| format!("render of {} failed", args.video.display()))?;
+    let report = report.map_err(|error| anyhow::anyhow!("render of {} failed [{}]: {error}", args.video.display(), error.code()))?;
     let qc_path = qc_path(&args.out);
     std::fs::write(&qc_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {}", qc_path.display()))?;
     let f = &report.frames;
