@@ -3,6 +3,7 @@
 mod composite;
 mod decoder;
 mod encoder;
+mod encoder_pipe;
 mod error;
 mod frame_layout;
 mod frame_rate;
