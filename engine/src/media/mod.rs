@@ -8,6 +8,7 @@ mod error;
 mod frame_layout;
 mod frame_rate;
 mod merge;
+mod nvenc;
 mod probe;
 mod process;
 pub mod testclip;
@@ -20,5 +21,8 @@ pub use error::MediaError;
 pub use frame_layout::Yuv420pLayout;
 pub use frame_rate::FrameRate;
 pub use merge::merge_segments;
+#[cfg(feature = "nvenc")]
+pub use nvenc::NvencEncoder;
+pub use nvenc::{nvenc_preset, quality_to_cq};
 pub use probe::{probe, AudioInfo, MediaInfo};
 pub use x264::{quality_to_crf, X264Encoder};
