@@ -9,6 +9,7 @@ mod frame_layout;
 mod frame_rate;
 mod merge;
 mod nvenc;
+mod nvenc_status;
 mod probe;
 mod process;
 pub mod testclip;
@@ -24,5 +25,6 @@ pub use merge::merge_segments;
 #[cfg(feature = "nvenc")]
 pub use nvenc::NvencEncoder;
 pub use nvenc::{nvenc_preset, quality_to_cq};
+pub use nvenc_status::{nvenc_status, NvencStatus};
 pub use probe::{probe, AudioInfo, MediaInfo};
 pub use x264::{quality_to_crf, X264Encoder};
