@@ -32,8 +32,8 @@ pub struct EncoderSelection {
 /// and x264 otherwise; `X264` always gives x264; `Nvenc` gives NVENC or, if
 /// it is not usable, `EncoderUnavailable` with the reason.
 ///
-/// The first call may take a moment (see `nvenc_status`); later ones are
-/// immediate.
+/// The first `Auto` or `Nvenc` call may block for a moment (see
+/// `nvenc_status`); later ones are immediate.
 pub fn select_encoder(choice: EncoderChoice) -> Result<EncoderSelection, MediaError> {
     match choice {
         EncoderChoice::X264 => Ok(EncoderSelection {

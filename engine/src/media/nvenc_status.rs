@@ -28,7 +28,8 @@ impl NvencStatus {
 
 /// Whether NVENC is usable in this process. The first call finds out (at
 /// most a few FFmpeg runs, on a machine with an NVIDIA device); later calls
-/// return the same answer.
+/// return the same answer. The first call blocks on those child processes, so
+/// make it from a blocking thread, not from an async task or an actor.
 pub fn nvenc_status() -> NvencStatus {
     static STATUS: OnceLock<NvencStatus> = OnceLock::new();
     STATUS
