@@ -1,4 +1,4 @@
-//! `Encoder`: the one interface every video encoder back end (x264 now, NVENC later) offers the compositor.
+//! `Encoder`: the one interface every video encoder back end (x264, NVENC) offers the compositor.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,6 @@ pub trait Encoder: Send {
     /// Flushes, closes the segment file and reports it.
     fn finish(self: Box<Self>) -> Result<EncodedSegment, MediaError>;
 
-    /// The back end's name, for logs and QC reports (`"x264"`).
+    /// The back end's name, for logs and QC reports (`"x264"`, `"nvenc"`).
     fn name(&self) -> &'static str;
 }

@@ -72,6 +72,13 @@ pub enum MediaError {
     /// a bounding box outside the frame, an unknown preset).
     #[error("invalid media argument: {0}")]
     InvalidArgument(String),
+    /// The configuration asks for an encoder back end this build or machine
+    /// cannot run (NVENC without the feature, the GPU or the driver).
+    #[error("{encoder} encoder unavailable: {reason}")]
+    EncoderUnavailable {
+        encoder: &'static str,
+        reason: String,
+    },
 }
 
 impl MediaError {
@@ -90,6 +97,7 @@ impl MediaError {
             | MediaError::Pipe { .. } => "FFMPEG_FAILED",
             MediaError::Io { .. } => "IO_ERROR",
             MediaError::InvalidArgument(_) => "INVALID_ARGUMENT",
+            MediaError::EncoderUnavailable { .. } => "ENCODER_UNAVAILABLE",
         }
     }
 }

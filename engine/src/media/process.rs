@@ -97,6 +97,33 @@ impl ChildProcess {
         Ok((status, tail))
     }
 
+    /// Like `wait`, but gives up after `limit`: `None` if the child is still
+    /// running then (it is left running; `kill` or drop it). Used by NVENC
+    /// detection, whose trial encode must not hang on a wedged driver.
+    #[cfg(feature = "nvenc")]
+    pub(crate) fn wait_within(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Result<Option<(ExitStatus, String)>, MediaError> {
+        use std::time::{Duration, Instant};
+        let deadline = Instant::now() + limit;
+        while self.exit.is_none() {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() >= deadline => return Ok(None),
+                Ok(None) => thread::sleep(Duration::from_millis(10)),
+                Err(source) => {
+                    return Err(MediaError::Pipe {
+                        process: self.label.clone(),
+                        source,
+                        stderr: String::new(),
+                    })
+                }
+            }
+        }
+        self.wait().map(Some)
+    }
+
     /// Waits for the child and turns a non-zero exit into `ProcessFailed`.
     pub(crate) fn wait_success(&mut self) -> Result<(), MediaError> {
         let (status, stderr) = self.wait()?;

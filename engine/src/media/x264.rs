@@ -7,15 +7,13 @@
 //! segment exactly where the previous one ended and the merged frame count and
 //! duration equal the sum of the segments'.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, Stdio};
+use std::ffi::OsString;
+use std::path::Path;
 
 use super::encoder::{EncodedSegment, Encoder};
+use super::encoder_pipe::EncoderPipe;
 use super::error::MediaError;
-use super::frame_layout::Yuv420pLayout;
 use super::frame_rate::FrameRate;
-use super::process::{ChildProcess, FFMPEG};
 
 /// The x264 preset names FFmpeg accepts.
 const PRESETS: [&str; 10] = [
@@ -55,11 +53,7 @@ pub fn quality_to_crf(quality: u32) -> u8 {
 /// encoder kills the child and removes nothing (the caller owns the path).
 #[derive(Debug)]
 pub struct X264Encoder {
-    stdin: Option<ChildStdin>,
-    process: ChildProcess,
-    out_path: PathBuf,
-    frame_len: usize,
-    frames: u64,
+    pipe: EncoderPipe,
 }
 
 impl X264Encoder {
@@ -85,96 +79,54 @@ impl X264Encoder {
                 "x264 needs crf 0..=51 and a non-empty size, got crf {crf} at {width}x{height}"
             )));
         }
-        let keyint = (2.0 * fps.as_f64()).round().max(1.0) as u64;
-        let mut command = Command::new(FFMPEG);
-        command
-            .args(["-nostdin", "-y", "-v", "error"])
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p"])
-            .arg("-video_size")
-            .arg(format!("{width}x{height}"))
-            .arg("-framerate")
-            .arg(fps.to_string())
-            .args(["-i", "-", "-an", "-c:v", "libx264", "-preset", preset])
-            .arg("-crf")
-            .arg(crf.to_string())
-            .args(["-pix_fmt", "yuv420p", "-g"])
-            .arg(keyint.to_string())
-            .arg("-x264-params")
-            .arg(format!("keyint={keyint}:open_gop=0"))
-            .args(["-f", "mp4"])
-            .arg(out_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null());
-        let mut process =
-            ChildProcess::spawn(command, &format!("x264 encoder of {}", out_path.display()))?;
-        let stdin = process.take_stdin();
-        Ok(X264Encoder {
-            stdin,
-            process,
-            out_path: out_path.to_owned(),
-            frame_len: Yuv420pLayout::new(width, height).frame_len(),
-            frames: 0,
-        })
+        let keyint = keyframe_interval(fps);
+        let codec_args: Vec<OsString> = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            &crf.to_string(),
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            &keyint.to_string(),
+            "-x264-params",
+            &format!("keyint={keyint}:open_gop=0"),
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let pipe = EncoderPipe::spawn(
+            out_path,
+            width,
+            height,
+            fps,
+            &codec_args,
+            &format!("x264 encoder of {}", out_path.display()),
+        )?;
+        Ok(X264Encoder { pipe })
     }
 
     /// The FFmpeg child's process id.
     pub fn pid(&self) -> u32 {
-        self.process.pid()
+        self.pipe.pid()
     }
+}
 
-    /// The error for a child that stopped taking frames: its exit and stderr.
-    fn child_failure(&mut self, source: std::io::Error) -> MediaError {
-        self.stdin = None;
-        match self.process.kill() {
-            Ok((status, stderr)) => MediaError::ProcessFailed {
-                process: self.process.label().to_owned(),
-                status: format!("{status}, after {} frames: {source}", self.frames),
-                stderr,
-            },
-            Err(error) => error,
-        }
-    }
+/// Frames between keyframes: two seconds' worth at `fps`, at least one.
+pub(crate) fn keyframe_interval(fps: FrameRate) -> u64 {
+    (2.0 * fps.as_f64()).round().max(1.0) as u64
 }
 
 impl Encoder for X264Encoder {
     fn write_frame(&mut self, yuv: &[u8]) -> Result<(), MediaError> {
-        if yuv.len() != self.frame_len {
-            return Err(MediaError::InvalidArgument(format!(
-                "frame {} for {} has {} bytes, expected {}",
-                self.frames,
-                self.out_path.display(),
-                yuv.len(),
-                self.frame_len
-            )));
-        }
-        let written = match self.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(yuv),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::BrokenPipe,
-                "encoder input already closed",
-            )),
-        };
-        match written {
-            Ok(()) => {
-                self.frames += 1;
-                Ok(())
-            }
-            Err(source) => Err(self.child_failure(source)),
-        }
+        self.pipe.write_frame(yuv)
     }
 
-    fn finish(mut self: Box<Self>) -> Result<EncodedSegment, MediaError> {
-        if let Some(mut stdin) = self.stdin.take() {
-            if let Err(source) = stdin.flush() {
-                return Err(self.child_failure(source));
-            }
-        } // stdin closes here: end of input
-        self.process.wait_success()?;
-        Ok(EncodedSegment {
-            path: self.out_path.clone(),
-            frames: self.frames,
-            encoder: self.name(),
-        })
+    fn finish(self: Box<Self>) -> Result<EncodedSegment, MediaError> {
+        let name = self.name();
+        self.pipe.finish(name)
     }
 
     fn name(&self) -> &'static str {
