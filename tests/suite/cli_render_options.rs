@@ -71,3 +71,26 @@ fn an_unknown_plugin_is_listed_in_qc_or_fails_the_render_under_strict_plugins() 
     assert!(last.contains("glow"), "{stderr}");
     assert!(!strict.exists(), "output left behind");
 }
+
+#[test]
+fn the_encoder_choice_and_its_reason_reach_qc_and_an_unusable_nvenc_fails_by_code() {
+    let status = motionrender_engine::media::nvenc_status();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("auto.mp4");
+    let result = render(dir.path(), "render/caption_box.json", &out, &["--encoder", "auto"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let qc = read_json(&dir.path().join("auto.mp4.qc.json"));
+    let expected = if status.usable { "nvenc" } else { "x264" };
+    assert_eq!(qc["encoder"], expected, "{qc}");
+    assert!(qc["encoder_reason"].as_str().unwrap().contains("NVENC"), "the reason must say why NVENC was or was not used: {qc}");
+
+    if !status.usable {
+        let forced = dir.path().join("nvenc.mp4");
+        let result = render(dir.path(), "render/caption_box.json", &forced, &["--encoder", "nvenc"]);
+        assert!(!result.status.success(), "an unusable NVENC was accepted");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.contains("[ENCODER_UNAVAILABLE]") && last.contains(&status.reason), "{stderr}");
+        assert!(!forced.exists());
+    }
+}

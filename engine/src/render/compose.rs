@@ -37,7 +37,7 @@ pub(super) fn compose_segment(
     let started = Instant::now();
     let info = &job.info;
     let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
-    let mut encoder = job.encoder.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
+    let mut encoder = job.encoder.kind.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
     let mut pixels = Vec::new();
     for decoded in decoder {

@@ -16,7 +16,7 @@ use super::report::{FrameCounts, PeakMemory, RenderError, RenderReport, Retry, S
 use super::segment::{render_segment, SegmentDone};
 use super::settings::{RenderRequest, RenderSettings};
 use crate::browser::{page_dir, AssetServer, LoadReport};
-use crate::media::{merge_segments, probe, quality_to_crf, Encoder, FrameRate, MediaError, MediaInfo, X264Encoder};
+use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
 use crate::scenario::TimeRange;
 
@@ -32,7 +32,8 @@ pub(super) struct JobContext {
     pub alive: Vec<TimeRange>,
     pub settings: RenderSettings,
     pub asset_base_url: String,
-    pub encoder: SegmentEncoder,
+    /// The encoder back end every segment uses, and why.
+    pub encoder: EncoderSelection,
     /// Frames composited so far (a failed attempt takes its frames back).
     pub progress: Arc<AtomicU64>,
     aborted: AtomicBool,
@@ -45,18 +46,6 @@ impl JobContext {
 
     fn abort(&self) {
         self.aborted.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The encoder back end every segment of the job uses.
-pub(super) struct SegmentEncoder {
-    pub name: &'static str,
-    pub reason: String,
-}
-
-impl SegmentEncoder {
-    pub fn spawn(&self, out: &Path, width: u32, height: u32, fps: FrameRate, preset: &str, quality: u32) -> Result<Box<dyn Encoder>, MediaError> {
-        Ok(Box::new(X264Encoder::spawn(out, width, height, fps, preset, quality_to_crf(quality))?))
     }
 }
 
@@ -84,6 +73,8 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
     let source = blocking(move || probe(&video)).await??;
     let probe_seconds = started.elapsed().as_secs_f64();
     let info = output_view(&source, &settings)?;
+    let choice = settings.encoder;
+    let encoder = blocking(move || select_encoder(choice)).await??;
     std::fs::create_dir_all(&request.work_dir).map_err(|error| RenderError::WorkDir { path: request.work_dir.clone(), error })?;
     let scratch = tempfile::Builder::new()
         .prefix(".render-")
@@ -99,7 +90,7 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         scenario: request.scenario.document.clone(),
         alive,
         asset_base_url: server.base_url(),
-        encoder: SegmentEncoder { name: "x264", reason: "x264: the only encoder built in".to_owned() },
+        encoder,
         settings,
         progress: Arc::new(AtomicU64::new(0)),
         aborted: AtomicBool::new(false),
@@ -145,7 +136,7 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
     let mut report = RenderReport {
         segments: plans.len() as u32,
         pages,
-        encoder: job.encoder.name.to_owned(),
+        encoder: job.encoder.kind.name().to_owned(),
         encoder_reason: job.encoder.reason.clone(),
         drop_policy: job.settings.drop_policy,
         queue_capacity_frames: job.settings.queue.frames(),
