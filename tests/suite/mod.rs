@@ -3,6 +3,7 @@
 mod cli_config;
 mod cli_render;
 mod cli_validate;
+mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
