@@ -1,9 +1,11 @@
 //! Shared helpers of the end-to-end tests: where the fixtures and the
-//! `motionrender` binary are, and readers for the fixture files.
+//! `motionrender` binary are, readers for the fixture files, and running a
+//! render and reading its frames back.
 
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -195,4 +197,71 @@ pub fn json_difference(a: &Value, b: &Value, tolerance: f64) -> Option<String> {
         }
     }
     walk(a, b, tolerance, "")
+}
+
+/// Runs `motionrender render --video VIDEO --scenario SCENARIO --out OUT`,
+/// then `extra`, with its scratch files in `work_dir`; the finished process.
+pub fn run_render(work_dir: &Path, video: &Path, scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(motionrender_binary())
+        .args(["--set", &format!("paths.work_dir={}", work_dir.display()), "render", "--video"])
+        .arg(video)
+        .arg("--scenario")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run motionrender: {e}"))
+}
+
+/// A rectangle of pixels `(x0, y0, x1, y1)`: columns `x0..x1`, rows `y0..y1`.
+pub type PixelBox = (u32, u32, u32, u32);
+
+/// The luma planes of `video` (`width`×`height`), in order: every frame, or
+/// only frame `only` when given. They are the Y planes of a yuv420p decode, so
+/// the values are the encoded ones, not a conversion of them; frames are
+/// passed through as decoded (none duplicated or dropped to fit a rate).
+fn decode_luma(video: &Path, width: u32, height: u32, only: Option<u64>) -> Vec<Vec<u8>> {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-nostdin", "-v", "error", "-i"]).arg(video);
+    if let Some(index) = only {
+        command.args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1"]);
+    }
+    let output = command
+        .args(["-an", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ffmpeg: {e}"));
+    assert!(output.status.success(), "decoding {} failed: {}", video.display(), String::from_utf8_lossy(&output.stderr));
+    let (luma, frame) = ((width * height) as usize, (width * height * 3 / 2) as usize);
+    assert!(
+        output.stdout.len().is_multiple_of(frame),
+        "{} did not decode to whole {width}x{height} frames ({} bytes)",
+        video.display(),
+        output.stdout.len()
+    );
+    output.stdout.chunks_exact(frame).map(|yuv| yuv[..luma].to_vec()).collect()
+}
+
+/// The luma plane of every frame of `video` (`width`×`height`), in order.
+pub fn luma_frames(video: &Path, width: u32, height: u32) -> Vec<Vec<u8>> {
+    decode_luma(video, width, height, None)
+}
+
+/// The luma plane of frame `index` of `video` (`width`×`height`).
+pub fn luma_frame(video: &Path, width: u32, height: u32, index: u64) -> Vec<u8> {
+    let mut frames = decode_luma(video, width, height, Some(index));
+    assert_eq!(frames.len(), 1, "frame {index} of {}", video.display());
+    frames.remove(0)
+}
+
+/// Mean absolute difference of two luma planes `width` pixels wide inside `area`.
+pub fn mean_difference(a: &[u8], b: &[u8], width: u32, (x0, y0, x1, y1): PixelBox) -> f64 {
+    let mut sum = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = (y * width + x) as usize;
+            sum += u64::from(a[i].abs_diff(b[i]));
+        }
+    }
+    sum as f64 / f64::from((x1 - x0) * (y1 - y0))
 }

@@ -6,35 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
-use motionrender_tests::{fixtures_dir, motionrender_binary};
+use motionrender_tests::{fixtures_dir, luma_frame, mean_difference, run_render};
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
-
-/// The luma plane of frame `index` of `video`.
-fn luma(video: &Path, index: u64) -> Vec<u8> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(output.stdout.len(), (WIDTH * HEIGHT) as usize, "frame {index} of {}", video.display());
-    output.stdout
-}
-
-/// Mean absolute difference of two luma planes inside a box.
-fn mean_difference(a: &[u8], b: &[u8], (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f64 {
-    let mut sum = 0u64;
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let i = (y * WIDTH + x) as usize;
-            sum += u64::from(a[i].abs_diff(b[i]));
-        }
-    }
-    sum as f64 / f64::from((x1 - x0) * (y1 - y0))
-}
 
 #[test]
 fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
@@ -42,15 +17,7 @@ fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
     let source = dir.path().join("source.mp4");
     generate_clip(&source, 4.0, WIDTH, HEIGHT, FrameRate::new(25, 1).unwrap(), true).unwrap();
     let out = dir.path().join("out.mp4");
-    let result = Command::new(motionrender_binary())
-        .args(["--set", &format!("paths.work_dir={}", dir.path().join("work").display()), "render", "--video"])
-        .arg(&source)
-        .arg("--scenario")
-        .arg(fixtures_dir().join("render/caption_box.json"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let result = run_render(&dir.path().join("work"), &source, &fixtures_dir().join("render/caption_box.json"), &out, &[]);
     assert!(result.status.success(), "render failed: {}", String::from_utf8_lossy(&result.stderr));
 
     let (source_info, out_info) = (probe(&source).unwrap(), probe(&out).unwrap());
@@ -59,13 +26,14 @@ fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
     assert!((out_info.duration_seconds - source_info.duration_seconds).abs() <= 0.04);
 
     let centre = (WIDTH / 2 - 120, HEIGHT / 2 - 30, WIDTH / 2 + 120, HEIGHT / 2 + 30);
-    let inside = mean_difference(&luma(&out, 50), &luma(&source, 50), centre); // t = 2.0 s, caption shown
+    let luma = |video: &Path, index: u64| luma_frame(video, WIDTH, HEIGHT, index);
+    let inside = mean_difference(&luma(&out, 50), &luma(&source, 50), WIDTH, centre); // t = 2.0 s, caption shown
     assert!(inside > 12.0, "no caption in the centre at 2.0 s (mean luma difference {inside:.1})");
     let corner = (0, HEIGHT - 60, 160, HEIGHT);
-    let away = mean_difference(&luma(&out, 50), &luma(&source, 50), corner);
+    let away = mean_difference(&luma(&out, 50), &luma(&source, 50), WIDTH, corner);
     assert!(away < 4.0, "pixels far from the caption changed (mean difference {away:.1})");
     for frame in [5, 95] {
-        let whole = mean_difference(&luma(&out, frame), &luma(&source, frame), (0, 0, WIDTH, HEIGHT));
+        let whole = mean_difference(&luma(&out, frame), &luma(&source, frame), WIDTH, (0, 0, WIDTH, HEIGHT));
         assert!(whole < 4.0, "frame {frame} (outside the cue) differs from the source by {whole:.1}");
     }
 
@@ -105,15 +73,7 @@ fn bad_input_fails_with_a_one_line_reason_and_leaves_nothing() {
         (clip.clone(), good.clone(), missing_dir_out.clone(), "not writable"),
     ];
     for (video, scenario, target, named) in cases {
-        let result = Command::new(motionrender_binary())
-            .args(["--set", &format!("paths.work_dir={}", dir.path().join("work").display()), "render", "--video"])
-            .arg(&video)
-            .arg("--scenario")
-            .arg(&scenario)
-            .arg("--out")
-            .arg(&target)
-            .output()
-            .unwrap();
+        let result = run_render(&dir.path().join("work"), &video, &scenario, &target, &[]);
         let stderr = String::from_utf8_lossy(&result.stderr);
         let last = stderr.lines().last().unwrap_or_default();
         assert!(!result.status.success(), "{named}: accepted");

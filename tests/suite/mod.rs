@@ -5,6 +5,7 @@ mod cli_faults;
 mod cli_render;
 mod cli_render_options;
 mod cli_validate;
+mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
