@@ -12,9 +12,9 @@ use tokio::task::JoinSet;
 
 use super::memory;
 use super::page_slot::PageSlot;
-use super::report::{FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
-use super::segment::{render_segment, SegmentDone};
-use super::settings::{RenderRequest, RenderSettings};
+use super::report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+use super::segment::render_segment;
+use super::settings::{RenderControl, RenderRequest, RenderSettings, SegmentHook};
 use crate::browser::{page_dir, AssetServer, LoadReport};
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
@@ -37,11 +37,17 @@ pub(super) struct JobContext {
     /// Frames composited so far (a failed attempt takes its frames back).
     pub progress: Arc<AtomicU64>,
     aborted: AtomicBool,
+    cancel: Arc<AtomicBool>,
+    on_segment: Option<SegmentHook>,
 }
 
 impl JobContext {
     pub fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Relaxed)
+        self.aborted.load(Ordering::Relaxed) || self.is_cancelled()
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 
     fn abort(&self) {
@@ -52,7 +58,7 @@ impl JobContext {
 /// What one page of the pool did over the job.
 #[derive(Default)]
 struct WorkerDone {
-    segments: Vec<(SegmentPlan, SegmentDone)>,
+    segments: Vec<(SegmentPlan, FinishedSegment)>,
     retries: Vec<Retry>,
     browser_start: f64,
     loaded: Option<LoadReport>,
@@ -61,6 +67,32 @@ struct WorkerDone {
 /// Renders `request`, calling `progress(done, total)` as frames are
 /// composited (never going backwards).
 pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64) + Send)) -> Result<RenderReport, RenderError> {
+    render_with(request, &RenderControl::default(), progress).await
+}
+
+/// The folder segments are written to: a scratch one removed at the end, or
+/// the one a service keeps for resuming.
+enum SegmentsFolder {
+    Scratch(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl SegmentsFolder {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Scratch(dir) => dir.path(),
+            Self::Kept(path) => path,
+        }
+    }
+}
+
+/// As [`render`], under a service's `control`: cancellable, with segments
+/// kept in a folder and reused from an earlier run.
+pub async fn render_with(
+    request: &RenderRequest,
+    control: &RenderControl,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> Result<RenderReport, RenderError> {
     let started = Instant::now();
     let settings = request.settings.clone();
     if settings.pages == 0 || !(settings.segment_seconds.is_finite() && settings.segment_seconds > 0.0) {
@@ -76,10 +108,18 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
     let choice = settings.encoder;
     let encoder = blocking(move || select_encoder(choice)).await??;
     std::fs::create_dir_all(&request.work_dir).map_err(|error| RenderError::WorkDir { path: request.work_dir.clone(), error })?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".render-")
-        .tempdir_in(&request.work_dir)
-        .map_err(|error| RenderError::WorkDir { path: request.work_dir.clone(), error })?;
+    let scratch = match &control.segments_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|error| RenderError::WorkDir { path: dir.clone(), error })?;
+            SegmentsFolder::Kept(dir.clone())
+        }
+        None => SegmentsFolder::Scratch(
+            tempfile::Builder::new()
+                .prefix(".render-")
+                .tempdir_in(&request.work_dir)
+                .map_err(|error| RenderError::WorkDir { path: request.work_dir.clone(), error })?,
+        ),
+    };
 
     let alive = request.scenario.alive_intervals();
     let plans = plan_segments(info.frame_count, info.frame_rate.as_f64(), &alive, settings.segment_seconds);
@@ -94,16 +134,34 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         settings,
         progress: Arc::new(AtomicU64::new(0)),
         aborted: AtomicBool::new(false),
+        cancel: Arc::clone(&control.cancel),
+        on_segment: control.on_segment.clone(),
     });
-    let pages = job.settings.pages.min(plans.len() as u32).max(1);
-    let pending = Arc::new(Mutex::new(plans.iter().copied().collect::<VecDeque<_>>()));
+    // Segments an earlier run finished are reused as they are.
+    let mut reused = WorkerDone::default();
+    let mut todo = VecDeque::new();
+    for plan in &plans {
+        match control.finished.get(&plan.index) {
+            Some(done)
+                if done.first_frame == plan.first_frame
+                    && done.frame_count == plan.frame_count
+                    && segment_path(scratch.path(), plan.index).is_file() =>
+            {
+                job.progress.fetch_add(plan.frame_count, Ordering::Relaxed);
+                reused.segments.push((*plan, done.clone()));
+            }
+            _ => todo.push_back(*plan),
+        }
+    }
+    let pages = job.settings.pages.min(todo.len() as u32).max(1);
+    let pending = Arc::new(Mutex::new(todo));
     let mut workers = JoinSet::new();
     for _ in 0..pages {
         workers.spawn(work(Arc::clone(&job), Arc::clone(&pending), scratch.path().to_path_buf()));
     }
 
     let mut ticker = tokio::time::interval(TICK);
-    let (mut shown, mut chromium_peak, mut failure, mut done) = (0, 0, None, Vec::new());
+    let (mut shown, mut chromium_peak, mut failure, mut done) = (0, 0, None, vec![reused]);
     loop {
         tokio::select! {
             joined = workers.join_next() => match joined {
@@ -129,6 +187,9 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
         }
     }
     server.shutdown().await;
+    if job.is_cancelled() {
+        return Err(RenderError::Cancelled);
+    }
     if let Some(error) = failure {
         return Err(error);
     }
@@ -171,6 +232,9 @@ pub async fn render(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64)
     let merged = Instant::now();
     let paths: Vec<PathBuf> = segments.into_iter().map(|(_, path)| path).collect();
     let (video, out, has_audio) = (request.video.clone(), request.out.clone(), info.has_audio());
+    if job.is_cancelled() {
+        return Err(RenderError::Cancelled);
+    }
     blocking(move || merge_segments(&paths, &video, &out, has_audio)).await??;
     report.stages.merge = merged.elapsed().as_secs_f64();
     let out = request.out.clone();
@@ -222,6 +286,9 @@ async fn work(job: Arc<JobContext>, pending: Arc<Mutex<VecDeque<SegmentPlan>>>, 
                 .await;
                 match result {
                     Ok(segment) => {
+                        if let Some(hook) = &job.on_segment {
+                            hook(plan.index, &segment);
+                        }
                         done.segments.push((plan, segment));
                         break;
                     }

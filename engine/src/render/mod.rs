@@ -16,7 +16,7 @@ mod report;
 mod segment;
 mod settings;
 
-pub use job::render;
+pub use job::{render, render_with};
 pub use overlay::{decode_overlay, OverlayImage};
-pub use report::{FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
-pub use settings::{OutputShape, RenderRequest, RenderSettings, RetryPolicy};
+pub use report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+pub use settings::{OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};

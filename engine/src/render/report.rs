@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use motionrender_config::DropPolicy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::browser::BrowserError;
 use crate::media::MediaError;
 
 /// How the output's frames came to be.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FrameCounts {
     pub source: u64,
     /// Frames the output must have (the source's, or as many at another rate).
@@ -50,7 +50,7 @@ impl FrameCounts {
 }
 
 /// Seconds spent per stage, summed over segments (stages overlap in time).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageSeconds {
     pub probe: f64,
     pub browser_start: f64,
@@ -68,6 +68,18 @@ pub struct StageSeconds {
 pub struct PeakMemory {
     pub engine_bytes: u64,
     pub chromium_bytes: u64,
+}
+
+/// A segment file that is complete: where it sits in the job and how its
+/// frames came to be. Kept by a service so a restarted job can skip it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FinishedSegment {
+    pub first_frame: u64,
+    pub frame_count: u64,
+    pub counts: FrameCounts,
+    pub stages: StageSeconds,
+    /// Frames the encoder wrote.
+    pub encoded: u64,
 }
 
 /// One failed attempt of a segment that was retried.
@@ -121,6 +133,8 @@ pub enum RenderError {
     Settings(String),
     #[error("QC failed: {0}")]
     Qc(String),
+    #[error("the render was cancelled")]
+    Cancelled,
     /// The other side of a segment stopped first; its error is the cause.
     #[error("stopped because another part of the render failed")]
     Stopped,
@@ -137,7 +151,8 @@ impl RenderError {
             Self::PluginNotFound(_) => "PLUGIN_NOT_FOUND",
             Self::Settings(_) => "INVALID_ARGUMENT",
             Self::Qc(_) => "QC_FAILED",
-            Self::Stopped => "INTERNAL_ERROR",
+            Self::Cancelled => "JOB_CANCELLED",
+            Self::Stopped => "UNEXPECTED_ERROR",
         }
     }
 
@@ -158,7 +173,7 @@ impl RenderError {
                 MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. }
             ),
             Self::Capture { .. } | Self::Compositor { .. } | Self::Stopped => true,
-            Self::WorkDir { .. } | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) => false,
+            Self::WorkDir { .. } | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,
         }
     }
 

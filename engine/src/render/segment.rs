@@ -9,18 +9,10 @@ use std::sync::Arc;
 use super::compose::{compose_segment, Composed};
 use super::job::JobContext;
 use super::rasterize::{rasterize_segment, Rasterized};
-use super::report::{FrameCounts, RenderError, StageSeconds};
+use super::report::{FinishedSegment, RenderError};
 use crate::browser::OverlayPage;
 use crate::plan::SegmentPlan;
 use crate::queue::{DropReason, FrameQueue};
-
-/// A finished segment.
-#[derive(Debug)]
-pub(super) struct SegmentDone {
-    pub counts: FrameCounts,
-    pub stages: StageSeconds,
-    pub encoded: u64,
-}
 
 /// Renders `plan` into `out` on `page`. Frames it reported through
 /// `job.progress` are taken back when it fails.
@@ -29,7 +21,7 @@ pub(super) async fn render_segment(
     page: &OverlayPage,
     plan: SegmentPlan,
     out: &Path,
-) -> Result<SegmentDone, RenderError> {
+) -> Result<FinishedSegment, RenderError> {
     let queue = FrameQueue::new(job.settings.queue, job.settings.drop_policy);
     let producer = queue.producer();
     let aborted = Arc::new(AtomicBool::new(false));
@@ -63,10 +55,10 @@ pub(super) async fn render_segment(
         // A producer stopped by a closed queue: the compositor's error is the cause.
         (Err(RenderError::Stopped), Err(cause)) | (Ok(_), Err(cause)) | (Err(cause), _) => return Err(cause),
     };
-    Ok(finish(rasterized, composed, &queue))
+    Ok(finish(&plan, rasterized, composed, &queue))
 }
 
-fn finish(rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> SegmentDone {
+fn finish(plan: &SegmentPlan, rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> FinishedSegment {
     let Rasterized { mut counts, mut stages } = rasterized;
     let stats = queue.stats();
     for reason in DropReason::ALL {
@@ -77,5 +69,5 @@ fn finish(rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> Seg
     }
     counts.substituted = composed.sequencer.substituted;
     stages.compose_encode = composed.seconds;
-    SegmentDone { counts, stages, encoded: composed.encoded }
+    FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded }
 }

@@ -1,7 +1,10 @@
 //! How a render runs: encoder, pages, segments, queue, retries, memory.
 //! Built from the configuration; the CLI and the service override parts.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use motionrender_config::{Config, DropPolicy, EncoderChoice};
@@ -10,6 +13,7 @@ use crate::browser::{LaunchOptions, PageTimeouts};
 use crate::media::{FrameRate, MediaInfo, VideoFormat};
 use crate::queue::{InvalidCapacity, QueueCapacity};
 use crate::scenario::Scenario;
+use super::report::FinishedSegment;
 
 /// What to render.
 #[derive(Debug)]
@@ -22,6 +26,35 @@ pub struct RenderRequest {
     /// Plugins beyond the bundled standard pack.
     pub plugin_dir: Option<PathBuf>,
     pub settings: RenderSettings,
+}
+
+/// What a service adds to a render: a way to cancel it, a folder where its
+/// segments outlive the process, the segments an earlier run finished, and a
+/// hook told of each segment as it finishes.
+#[derive(Default)]
+pub struct RenderControl {
+    pub cancel: Arc<AtomicBool>,
+    /// Where segments are written and kept; `None`: a scratch folder removed
+    /// when the render ends.
+    pub segments_dir: Option<PathBuf>,
+    /// Segments an earlier run of this job finished, by index; reused when
+    /// the plan still has them and their files exist.
+    pub finished: BTreeMap<u32, FinishedSegment>,
+    pub on_segment: Option<SegmentHook>,
+}
+
+/// Called with a segment's index when it is finished.
+pub type SegmentHook = Arc<dyn Fn(u32, &FinishedSegment) + Send + Sync>;
+
+impl std::fmt::Debug for RenderControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderControl")
+            .field("cancel", &self.cancel)
+            .field("segments_dir", &self.segments_dir)
+            .field("finished", &self.finished.keys().collect::<Vec<_>>())
+            .field("on_segment", &self.on_segment.is_some())
+            .finish()
+    }
 }
 
 /// Tunables of one render.
@@ -137,7 +170,10 @@ impl RenderSettings {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::path::PathBuf;
+    use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
     use super::*;
 
