@@ -170,10 +170,7 @@ impl RenderSettings {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+    use std::path::PathBuf;
 
     use super::*;
 
