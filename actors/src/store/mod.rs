@@ -1,0 +1,261 @@
+//! The durable store: an embedded redb file under the data directory that
+//! keeps jobs, their finished segments and their undelivered callback events,
+//! so a restart (even after `kill -9`) resumes where the process stopped.
+//!
+//! Values are JSON. Keys: a job's id; `<job id>/<segment index, 6 digits>`;
+//! `<job id>/<event sequence, 12 digits>` (so a prefix range is one job's
+//! segments or events, in order).
+
+use std::path::Path;
+
+use motionrender_engine::render::FinishedSegment;
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::job::JobRecord;
+
+const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
+const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments");
+const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job store {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("job store: {0}")]
+    Database(String),
+    #[error("job store holds an unreadable record {key}: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+impl StoreError {
+    fn db(error: impl std::fmt::Display) -> Self {
+        Self::Database(error.to_string())
+    }
+}
+
+/// A callback event waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub job_id: String,
+    pub seq: u64,
+    pub event_id: String,
+    pub callback_url: String,
+    pub payload: serde_json::Value,
+}
+
+/// The store. Every write is one committed transaction.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the store file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_error = |message: String| StoreError::Open { path: path.display().to_string(), message };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        }
+        let db = Database::create(path).map_err(|e| open_error(e.to_string()))?;
+        let txn = db.begin_write().map_err(StoreError::db)?;
+        for table in [JOBS, SEGMENTS, OUTBOX] {
+            txn.open_table(table).map_err(StoreError::db)?;
+        }
+        txn.commit().map_err(StoreError::db)?;
+        Ok(Self { db })
+    }
+
+    /// Inserts `job` unless a job with its id exists; returns the existing one then.
+    pub fn insert_job(&self, job: &JobRecord) -> Result<Option<JobRecord>, StoreError> {
+        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let existing = {
+            let mut table = txn.open_table(JOBS).map_err(StoreError::db)?;
+            let existing = match table.get(job.job_id.as_str()).map_err(StoreError::db)? {
+                Some(bytes) => Some(decode::<JobRecord>(&job.job_id, bytes.value())?),
+                None => None,
+            };
+            if existing.is_none() {
+                table.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
+            }
+            existing
+        };
+        txn.commit().map_err(StoreError::db)?;
+        Ok(existing)
+    }
+
+    /// Writes `job` over its earlier record.
+    pub fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
+        self.write(JOBS, &job.job_id, &encode(job))
+    }
+
+    pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(JOBS).map_err(StoreError::db)?;
+        let value = table.get(id).map_err(StoreError::db)?;
+        value.map(|bytes| decode(id, bytes.value())).transpose()
+    }
+
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let mut jobs: Vec<JobRecord> = self.scan(JOBS, "")?.into_iter().map(|(_, job)| job).collect();
+        jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.job_id.cmp(&b.job_id)));
+        Ok(jobs)
+    }
+
+    /// Records a finished segment of a job.
+    pub fn put_segment(&self, job_id: &str, index: u32, segment: &FinishedSegment) -> Result<(), StoreError> {
+        self.write(SEGMENTS, &format!("{job_id}/{index:06}"), &encode(segment))
+    }
+
+    /// A job's finished segments, by index.
+    pub fn segments(&self, job_id: &str) -> Result<Vec<(u32, FinishedSegment)>, StoreError> {
+        let prefix = format!("{job_id}/");
+        let rows = self.scan::<FinishedSegment>(SEGMENTS, &prefix)?;
+        Ok(rows.into_iter().filter_map(|(key, segment)| key[prefix.len()..].parse().ok().map(|index| (index, segment))).collect())
+    }
+
+    /// Forgets a job's segments (its output is final, or it will never be).
+    pub fn drop_segments(&self, job_id: &str) -> Result<(), StoreError> {
+        self.remove_prefix(SEGMENTS, &format!("{job_id}/"))
+    }
+
+    /// Appends an event to the job's outbox and saves the job (whose
+    /// `next_event_seq` is advanced) in the same transaction.
+    pub fn push_event(&self, job: &mut JobRecord, callback_url: &str, payload: serde_json::Value) -> Result<OutboxEvent, StoreError> {
+        let seq = job.next_event_seq;
+        job.next_event_seq += 1;
+        let event = OutboxEvent {
+            job_id: job.job_id.clone(),
+            seq,
+            event_id: format!("{}:{seq}", job.job_id),
+            callback_url: callback_url.to_owned(),
+            payload,
+        };
+        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        {
+            let mut outbox = txn.open_table(OUTBOX).map_err(StoreError::db)?;
+            outbox.insert(event_key(&job.job_id, seq).as_str(), encode(&event).as_slice()).map_err(StoreError::db)?;
+            let mut jobs = txn.open_table(JOBS).map_err(StoreError::db)?;
+            jobs.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
+        }
+        txn.commit().map_err(StoreError::db)?;
+        Ok(event)
+    }
+
+    /// Undelivered events, per job in order (all jobs when `job_id` is empty).
+    pub fn pending_events(&self, job_id: &str) -> Result<Vec<OutboxEvent>, StoreError> {
+        let prefix = if job_id.is_empty() { String::new() } else { format!("{job_id}/") };
+        Ok(self.scan(OUTBOX, &prefix)?.into_iter().map(|(_, event)| event).collect())
+    }
+
+    /// Removes a delivered event.
+    pub fn delivered(&self, event: &OutboxEvent) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        {
+            let mut table = txn.open_table(OUTBOX).map_err(StoreError::db)?;
+            table.remove(event_key(&event.job_id, event.seq).as_str()).map_err(StoreError::db)?;
+        }
+        txn.commit().map_err(StoreError::db)
+    }
+
+    fn write(&self, table: TableDefinition<&str, &[u8]>, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        {
+            let mut table = txn.open_table(table).map_err(StoreError::db)?;
+            table.insert(key, value).map_err(StoreError::db)?;
+        }
+        txn.commit().map_err(StoreError::db)
+    }
+
+    fn scan<T: for<'de> Deserialize<'de>>(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<Vec<(String, T)>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(table).map_err(StoreError::db)?;
+        let mut rows = Vec::new();
+        for row in table.range(prefix..).map_err(StoreError::db)? {
+            let (key, value) = row.map_err(StoreError::db)?;
+            let key = key.value().to_owned();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let value = decode(&key, value.value())?;
+            rows.push((key, value));
+        }
+        Ok(rows)
+    }
+
+    fn remove_prefix(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<(), StoreError> {
+        let keys: Vec<String> = self.scan::<serde_json::Value>(table, prefix)?.into_iter().map(|(key, _)| key).collect();
+        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        {
+            let mut table = txn.open_table(table).map_err(StoreError::db)?;
+            for key in &keys {
+                table.remove(key.as_str()).map_err(StoreError::db)?;
+            }
+        }
+        txn.commit().map_err(StoreError::db)
+    }
+}
+
+fn event_key(job_id: &str, seq: u64) -> String {
+    format!("{job_id}/{seq:012}")
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { key: key.to_owned(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::job::RenderJobRequest;
+
+    fn request(video: &str) -> RenderJobRequest {
+        serde_json::from_value(serde_json::json!({ "videoUrl": video, "scenario": { "version": "2.0" } })).unwrap()
+    }
+
+    #[test]
+    fn jobs_segments_and_events_survive_reopening_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            let mut job = JobRecord::queued("a".into(), "a.mp4".into(), request("in.mp4"));
+            assert!(store.insert_job(&job).unwrap().is_none());
+            assert!(store.insert_job(&job).unwrap().is_some(), "a second insert returns the first");
+            // "a/…" keys must not be mixed with those of a job named "ab".
+            let other = JobRecord::queued("ab".into(), "ab.mp4".into(), request("in.mp4"));
+            store.insert_job(&other).unwrap();
+            for seq in 0..12 {
+                store.push_event(&mut job, "http://127.0.0.1:9/cb", serde_json::json!({ "n": seq })).unwrap();
+            }
+            let mut other = other;
+            store.push_event(&mut other, "http://127.0.0.1:9/cb", serde_json::json!({ "n": 99 })).unwrap();
+            let segment = FinishedSegment { first_frame: 0, frame_count: 10, counts: Default::default(), stages: Default::default(), encoded: 10 };
+            store.put_segment("a", 2, &segment).unwrap();
+            store.put_segment("a", 10, &segment).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let job = store.job("a").unwrap().unwrap();
+        assert_eq!(job.next_event_seq, 12);
+        let events = store.pending_events("a").unwrap();
+        let order: Vec<u64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(order, (0..12).collect::<Vec<_>>(), "events come back in sequence order, one job only");
+        assert_eq!(events[3].event_id, "a:3");
+        store.delivered(&events[0]).unwrap();
+        assert_eq!(store.pending_events("a").unwrap().len(), 11);
+        assert_eq!(store.pending_events("").unwrap().len(), 12, "all jobs' events");
+        let segments: Vec<u32> = store.segments("a").unwrap().into_iter().map(|(i, _)| i).collect();
+        assert_eq!(segments, [2, 10]);
+        assert!(store.segments("ab").unwrap().is_empty());
+        store.drop_segments("a").unwrap();
+        assert!(store.segments("a").unwrap().is_empty());
+        assert_eq!(store.jobs().unwrap().len(), 2);
+    }
+}
