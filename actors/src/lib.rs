@@ -3,3 +3,6 @@
 
 pub mod job;
 pub mod store;
+pub mod engine;
+
+pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};

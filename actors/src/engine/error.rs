@@ -1,0 +1,61 @@
+//! The error every API answer and failure callback carries:
+//! `{error_code, error_message, details, suggestions, job_id}`.
+
+use serde::Serialize;
+
+/// A refused request or a failed job, with the API's code and HTTP status.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{error_code}: {error_message}")]
+pub struct ApiError {
+    #[serde(skip)]
+    pub http_status: u16,
+    pub error_code: String,
+    pub error_message: String,
+    pub details: serde_json::Value,
+    pub suggestions: Vec<String>,
+    pub job_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(http_status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            http_status,
+            error_code: code.to_owned(),
+            error_message: message.into(),
+            details: serde_json::json!({}),
+            suggestions: Vec::new(),
+            job_id: None,
+        }
+    }
+
+    /// A 422 naming the request field at fault.
+    pub fn field(code: &str, field: &str, message: impl std::fmt::Display) -> Self {
+        let mut error = Self::new(422, code, format!("{field}: {message}"));
+        error.details = serde_json::json!({ "field": field });
+        error
+    }
+
+    pub fn with_job(mut self, job_id: &str) -> Self {
+        self.job_id = Some(job_id.to_owned());
+        self
+    }
+
+    pub fn suggest(mut self, suggestion: &str) -> Self {
+        self.suggestions.push(suggestion.to_owned());
+        self
+    }
+
+    pub fn not_found(job_id: &str) -> Self {
+        Self::new(404, "JOB_NOT_FOUND", format!("no job {job_id}")).with_job(job_id)
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::new(500, "UNEXPECTED_ERROR", message.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::new(500, "STORAGE_ACCESS_ERROR", error.to_string())
+    }
+}
