@@ -5,7 +5,9 @@
 #   say MESSAGE...    a progress line on stderr, prefixed with the script's name
 #   die MESSAGE...    the same, then exit 1
 #   ensure_cargo      puts ~/.cargo/bin on PATH when cargo is not found, or dies
+#   TARGET_DIR        cargo's output folder (CARGO_TARGET_DIR, else ROOT/target)
 #   MOTIONRENDER_BIN  the path of the debug build of the `motionrender` binary
+#   MOTIONRENDER_RELEASE_BIN  the same for the release build
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,8 +32,10 @@ ensure_cargo() {
 
 # Cargo puts its output under CARGO_TARGET_DIR when set; a relative value is
 # taken from the repository root, where the scripts run cargo.
-MOTIONRENDER_BIN="${CARGO_TARGET_DIR:-target}/debug/motionrender"
-case $MOTIONRENDER_BIN in
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+case $TARGET_DIR in
     /*) ;;
-    *) MOTIONRENDER_BIN="$ROOT/$MOTIONRENDER_BIN" ;;
+    *) TARGET_DIR="$ROOT/$TARGET_DIR" ;;
 esac
+MOTIONRENDER_BIN="$TARGET_DIR/debug/motionrender"
+MOTIONRENDER_RELEASE_BIN="$TARGET_DIR/release/motionrender"
