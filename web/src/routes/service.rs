@@ -1,0 +1,103 @@
+//! Health, liveness, readiness, queue status and Prometheus metrics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use motionrender_actors::job::JobStatus;
+use motionrender_actors::Engine;
+use motionrender_engine::browser::find_executable;
+use motionrender_engine::media::nvenc_status;
+use serde_json::json;
+
+use super::error_response;
+use crate::auth;
+
+pub async fn health(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
+    if let Err(error) = auth::authorize(&engine, &request) {
+        return error_response(&engine, &error);
+    }
+    let (waiting, running) = engine.queue_counts();
+    let nvenc = web::block(nvenc_status).await.ok();
+    let browser = find_executable();
+    HttpResponse::Ok().json(json!({
+        "status": if engine.is_accepting() { "healthy" } else { "draining" },
+        "timestamp": motionrender_actors::job::timestamp(),
+        "queue": { "pending_jobs": waiting, "processing_jobs": running, "max_running_jobs": engine.config().server.max_running_jobs },
+        "browsers": {
+            "executable": browser.as_ref().ok().map(|path| path.display().to_string()),
+            "available": browser.is_ok(),
+            "reason": browser.err().map(|e| e.to_string()),
+            "pages_per_job": engine.config().browser.pool_size,
+        },
+        "encoders": {
+            "nvenc": { "available": nvenc.as_ref().is_some_and(|s| s.usable), "reason": nvenc.as_ref().map(|s| s.reason.clone()) },
+            "x264": { "available": true, "reason": "FFmpeg's libx264" },
+        },
+        "gpu": { "nvenc_device": std::path::Path::new("/dev/nvidia0").exists() },
+        "workers": running,
+    }))
+}
+
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "alive" }))
+}
+
+pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
+    if engine.is_accepting() {
+        HttpResponse::Ok().json(json!({ "status": "ready" }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }))
+    }
+}
+
+pub async fn queue_status(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
+    if let Err(error) = auth::authorize(&engine, &request) {
+        return error_response(&engine, &error);
+    }
+    let (waiting, running) = engine.queue_counts();
+    let jobs = engine.jobs().unwrap_or_default();
+    let count = |status: JobStatus| jobs.iter().filter(|job| job.status == status).count();
+    HttpResponse::Ok().json(json!({
+        "pending_jobs": waiting,
+        "processing_jobs": running,
+        "estimated_wait_time": if waiting == 0 { 0 } else { engine.retry_after_seconds() },
+        "detailed_status": {
+            "queued": count(JobStatus::Queued),
+            "processing": count(JobStatus::Processing),
+            "completed": count(JobStatus::Completed),
+            "failed": count(JobStatus::Failed),
+            "cancelled": count(JobStatus::Cancelled),
+        },
+    }))
+}
+
+pub async fn metrics(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
+    if let Err(error) = auth::authorize(&engine, &request) {
+        return error_response(&engine, &error);
+    }
+    let jobs = engine.jobs().unwrap_or_default();
+    let counters = engine.counters();
+    let mut text = String::new();
+    let _ = writeln!(text, "# HELP motionrender_jobs Jobs by state.\n# TYPE motionrender_jobs gauge");
+    for status in [JobStatus::Queued, JobStatus::Processing, JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled] {
+        let n = jobs.iter().filter(|job| job.status == status).count();
+        let _ = writeln!(text, "motionrender_jobs{{state=\"{}\"}} {n}", status.as_str());
+    }
+    let _ = writeln!(text, "# HELP motionrender_frames_total Frames of finished renders by origin.\n# TYPE motionrender_frames_total counter");
+    for (kind, counter) in [
+        ("captured", &counters.frames_captured),
+        ("reused", &counters.frames_reused),
+        ("empty", &counters.frames_empty),
+        ("dropped", &counters.frames_dropped),
+    ] {
+        let _ = writeln!(text, "motionrender_frames_total{{kind=\"{kind}\"}} {}", counter.load(Ordering::Relaxed));
+    }
+    let _ = writeln!(text, "# HELP motionrender_render_seconds_total Wall seconds of finished renders.\n# TYPE motionrender_render_seconds_total counter");
+    let _ = writeln!(text, "motionrender_render_seconds_total {}", counters.render_seconds_millis.load(Ordering::Relaxed) as f64 / 1000.0);
+    let _ = writeln!(text, "# HELP motionrender_callbacks_total Callback deliveries by outcome.\n# TYPE motionrender_callbacks_total counter");
+    let _ = writeln!(text, "motionrender_callbacks_total{{outcome=\"delivered\"}} {}", counters.callbacks_delivered.load(Ordering::Relaxed));
+    let _ = writeln!(text, "motionrender_callbacks_total{{outcome=\"abandoned\"}} {}", counters.callbacks_abandoned.load(Ordering::Relaxed));
+    let _ = writeln!(text, "motionrender_callback_attempts_total {}", counters.callback_attempts.load(Ordering::Relaxed));
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text)
+}
