@@ -1,1 +1,3 @@
 //! Actix actors of motionrender.
+
+pub mod callbacks;
