@@ -60,14 +60,27 @@ async fn signed_delivery_verifies_with_the_secret() {
     assert_eq!(received.len(), 1);
     let request = &received[0];
     assert_eq!(request.header("content-type"), Some("application/json"));
-    assert!(request.header("user-agent").unwrap().starts_with("motionrender/"));
+    assert!(request
+        .header("user-agent")
+        .unwrap()
+        .starts_with("motionrender/"));
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body, event());
     let timestamp = request.header(TIMESTAMP_HEADER).unwrap();
     assert!(timestamp.parse::<u64>().unwrap() > 1_700_000_000);
     let signature = request.header(SIGNATURE_HEADER).unwrap();
-    assert!(verify_signature("s3cret", timestamp, &request.body, signature));
-    assert!(!verify_signature("wrong", timestamp, &request.body, signature));
+    assert!(verify_signature(
+        "s3cret",
+        timestamp,
+        &request.body,
+        signature
+    ));
+    assert!(!verify_signature(
+        "wrong",
+        timestamp,
+        &request.body,
+        signature
+    ));
 }
 
 #[tokio::test]
@@ -88,7 +101,11 @@ async fn unsigned_when_no_secret_is_configured() {
 
 #[tokio::test]
 async fn receiver_down_at_first_gets_the_event_once_it_is_up() {
-    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let url = format!("http://{addr}/hook");
     let late_receiver = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -136,9 +153,20 @@ async fn failing_receiver_is_given_up_at_the_deadline() {
         .unwrap_err();
     let given_up = Instant::now();
 
-    assert!(given_up >= deadline, "gave up {:?} early", deadline - given_up);
-    assert!(given_up - deadline < Duration::from_millis(500), "gave up {:?} late", given_up - deadline);
-    assert!(matches!(error, DeliveryError::DeadlineExceeded { .. }), "{error}");
+    assert!(
+        given_up >= deadline,
+        "gave up {:?} early",
+        deadline - given_up
+    );
+    assert!(
+        given_up - deadline < Duration::from_millis(500),
+        "gave up {:?} late",
+        given_up - deadline
+    );
+    assert!(
+        matches!(error, DeliveryError::DeadlineExceeded { .. }),
+        "{error}"
+    );
     assert!(error.attempts() > 1);
     assert_eq!(error.last_failure(), Some(&AttemptFailure::Status(500)));
     assert_eq!(receiver.received().len() as u32, error.attempts());
@@ -147,15 +175,27 @@ async fn failing_receiver_is_given_up_at_the_deadline() {
 
 #[tokio::test]
 async fn unreachable_receiver_reports_the_transport_error() {
-    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let client = CallbackClient::new(&config("")).unwrap();
 
     let error = client
-        .deliver(&format!("http://{addr}/hook?token=abc"), &event(), in_secs(0.5), &never_cancelled())
+        .deliver(
+            &format!("http://{addr}/hook?token=abc"),
+            &event(),
+            in_secs(0.5),
+            &never_cancelled(),
+        )
         .await
         .unwrap_err();
 
-    assert!(matches!(error.last_failure(), Some(AttemptFailure::Transport(_))), "{error}");
+    assert!(
+        matches!(error.last_failure(), Some(AttemptFailure::Transport(_))),
+        "{error}"
+    );
     assert!(!error.to_string().contains("token=abc"), "{error}");
 }
 
@@ -186,7 +226,12 @@ async fn past_deadline_makes_no_attempt() {
     let client = CallbackClient::new(&config("")).unwrap();
 
     let error = client
-        .deliver(&receiver.url(), &event(), Instant::now(), &never_cancelled())
+        .deliver(
+            &receiver.url(),
+            &event(),
+            Instant::now(),
+            &never_cancelled(),
+        )
         .await
         .unwrap_err();
 

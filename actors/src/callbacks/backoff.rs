@@ -90,8 +90,15 @@ mod tests {
             let ceiling = backoff().ceiling(retry);
             let delays: HashSet<Duration> =
                 (0..50).map(|_| backoff().delay(retry, &mut rng)).collect();
-            assert!(delays.iter().all(|delay| *delay <= ceiling), "retry {retry}");
-            assert!(delays.len() > 10, "retry {retry}: {} distinct delays", delays.len());
+            assert!(
+                delays.iter().all(|delay| *delay <= ceiling),
+                "retry {retry}"
+            );
+            assert!(
+                delays.len() > 10,
+                "retry {retry}: {} distinct delays",
+                delays.len()
+            );
         }
     }
 

@@ -110,7 +110,12 @@ impl CallbackClient {
     }
 
     /// One POST; `Ok` with the status when it is 2xx.
-    async fn attempt(&self, url: &str, body: &[u8], timeout: Duration) -> Result<u16, AttemptFailure> {
+    async fn attempt(
+        &self,
+        url: &str,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<u16, AttemptFailure> {
         let mut request = self
             .http
             .post(url)

@@ -110,7 +110,9 @@ mod tests {
     fn matches_a_known_hmac_sha256() {
         // HMAC-SHA256(key "key", "1700000000.{}"), computed independently
         // with `openssl dgst -sha256 -hmac key` and Python's `hmac`.
-        let headers = CallbackSigner::new("key").unwrap().sign("1700000000", b"{}");
+        let headers = CallbackSigner::new("key")
+            .unwrap()
+            .sign("1700000000", b"{}");
         assert_eq!(headers.timestamp, "1700000000");
         assert_eq!(
             headers.signature,
@@ -122,21 +124,60 @@ mod tests {
     fn verifies_its_own_signature_and_nothing_else() {
         let signer = CallbackSigner::new("s3cret").unwrap();
         let headers = signer.sign("1700000000", br#"{"job_id":"a"}"#);
-        assert!(verify_signature("s3cret", "1700000000", br#"{"job_id":"a"}"#, &headers.signature));
-        assert!(!verify_signature("other", "1700000000", br#"{"job_id":"a"}"#, &headers.signature));
-        assert!(!verify_signature("s3cret", "1700000001", br#"{"job_id":"a"}"#, &headers.signature));
-        assert!(!verify_signature("s3cret", "1700000000", br#"{"job_id":"b"}"#, &headers.signature));
+        assert!(verify_signature(
+            "s3cret",
+            "1700000000",
+            br#"{"job_id":"a"}"#,
+            &headers.signature
+        ));
+        assert!(!verify_signature(
+            "other",
+            "1700000000",
+            br#"{"job_id":"a"}"#,
+            &headers.signature
+        ));
+        assert!(!verify_signature(
+            "s3cret",
+            "1700000001",
+            br#"{"job_id":"a"}"#,
+            &headers.signature
+        ));
+        assert!(!verify_signature(
+            "s3cret",
+            "1700000000",
+            br#"{"job_id":"b"}"#,
+            &headers.signature
+        ));
         let bare = headers.signature.trim_start_matches("sha256=");
-        assert!(!verify_signature("s3cret", "1700000000", br#"{"job_id":"a"}"#, bare));
-        assert!(!verify_signature("s3cret", "1700000000", br#"{"job_id":"a"}"#, "sha256=zz"));
+        assert!(!verify_signature(
+            "s3cret",
+            "1700000000",
+            br#"{"job_id":"a"}"#,
+            bare
+        ));
+        assert!(!verify_signature(
+            "s3cret",
+            "1700000000",
+            br#"{"job_id":"a"}"#,
+            "sha256=zz"
+        ));
         let truncated = &headers.signature[..headers.signature.len() - 2];
-        assert!(!verify_signature("s3cret", "1700000000", br#"{"job_id":"a"}"#, truncated));
+        assert!(!verify_signature(
+            "s3cret",
+            "1700000000",
+            br#"{"job_id":"a"}"#,
+            truncated
+        ));
     }
 
     #[test]
     fn unset_secret_means_no_signer() {
-        assert!(CallbackSigner::from_secret(&Secret::default()).unwrap().is_none());
-        assert!(CallbackSigner::from_secret(&Secret::new("x")).unwrap().is_some());
+        assert!(CallbackSigner::from_secret(&Secret::default())
+            .unwrap()
+            .is_none());
+        assert!(CallbackSigner::from_secret(&Secret::new("x"))
+            .unwrap()
+            .is_some());
     }
 
     #[test]

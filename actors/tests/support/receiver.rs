@@ -44,11 +44,18 @@ impl Receiver {
 
     /// Serves on `listener`.
     pub fn serve(listener: TcpListener, status: u16) -> Self {
-        let addr = listener.local_addr().unwrap_or_else(|_| ([127, 0, 0, 1], 0).into());
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into());
         let status = Arc::new(AtomicU16::new(status));
         let received = Arc::new(Mutex::new(Vec::new()));
         let task = tokio::spawn(accept_loop(listener, status.clone(), received.clone()));
-        Self { addr, status, received, task }
+        Self {
+            addr,
+            status,
+            received,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -60,7 +67,10 @@ impl Receiver {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().map(|list| list.clone()).unwrap_or_default()
+        self.received
+            .lock()
+            .map(|list| list.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -70,7 +80,11 @@ impl Drop for Receiver {
     }
 }
 
-async fn accept_loop(listener: TcpListener, status: Arc<AtomicU16>, received: Arc<Mutex<Vec<Received>>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    status: Arc<AtomicU16>,
+    received: Arc<Mutex<Vec<Received>>>,
+) {
     while let Ok((stream, _)) = listener.accept().await {
         let status = status.clone();
         let received = received.clone();
@@ -127,5 +141,7 @@ async fn respond(
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
