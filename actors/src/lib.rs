@@ -1,3 +1,4 @@
 //! Actix actors of motionrender.
 
 pub mod callbacks;
+pub mod url_policy;
