@@ -12,7 +12,8 @@ use motionrender_config::{PathsConfig, UrlPolicyConfig};
 use tempfile::TempDir;
 
 /// A temporary directory with `inputs/clip.mp4` (the input root),
-/// `outside/secret.mp4` and `inputs/escape.mp4 -> ../outside/secret.mp4`.
+/// `outside/secret.mp4`, `inputs-sibling/clip.mp4` (a name sharing the root's
+/// prefix) and symlinks from inside the root to outside it.
 struct Fixture {
     dir: TempDir,
 }
@@ -24,6 +25,8 @@ impl Fixture {
         fs::create_dir_all(dir.path().join("outside")).unwrap();
         fs::write(dir.path().join("inputs/clip.mp4"), b"video").unwrap();
         fs::write(dir.path().join("outside/secret.mp4"), b"secret").unwrap();
+        fs::create_dir_all(dir.path().join("inputs-sibling")).unwrap();
+        fs::write(dir.path().join("inputs-sibling/clip.mp4"), b"sibling").unwrap();
         symlink(
             dir.path().join("outside/secret.mp4"),
             dir.path().join("inputs/escape.mp4"),
@@ -272,6 +275,7 @@ async fn local_paths_outside_the_root_are_refused() {
         text(&fixture.path("inputs/outdir/secret.mp4")),
         format!("file://{}", text(&fixture.path("inputs/escape.mp4"))),
         format!("file://{}", text(&fixture.path("outside/secret.mp4"))),
+        text(&fixture.path("inputs-sibling/clip.mp4")),
         "/etc/passwd".to_owned(),
         text(&fixture.path("outside/missing.mp4")),
     ];
