@@ -81,8 +81,10 @@ impl UrlPolicy {
             .map_err(|refusal| PolicyError::new(PolicyField::CallbackUrl, refusal))
     }
 
-    /// Checks an `options.outputKey` and returns it normalized; see the
-    /// rules of [`output_key`](super::output_key).
+    /// Checks an `options.outputKey` and returns it normalized (`/`-separated,
+    /// empty and `.` segments dropped). Refused: empty, over 1024 bytes, a
+    /// leading `/`, a `..` segment, or any character but ASCII letters,
+    /// digits and `-_.=+@/` (so no backslash, NUL, `:` or whitespace).
     pub fn check_output_key(key: &str) -> Result<String, PolicyError> {
         output_key::check_output_key(key)
     }
