@@ -1,8 +1,11 @@
 //! The running engine around the pipeline: jobs, their durable store, the
-//! job runner with admission control, callbacks and the handle a host uses.
+//! job runner with admission control, the URL policy, callback delivery and
+//! the handle a host uses.
 
+pub mod callbacks;
+pub mod engine;
 pub mod job;
 pub mod store;
-pub mod engine;
+pub mod url_policy;
 
 pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};

@@ -1,0 +1,171 @@
+//! The HTTP client that POSTs one callback event and retries it until it is
+//! delivered, its deadline passes or delivery is cancelled.
+//!
+//! Every failure is retried: a non-2xx status (4xx included) or no answer at
+//! all. Delivery is at least once to a backend that may be restarting or
+//! briefly misconfigured, so the only things that stop retries are a 2xx, the
+//! deadline and cancellation. Redirects are not followed (a 3xx is a failed
+//! attempt): the callback URL was checked against the URL policy, and a
+//! redirect could point anywhere.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use motionrender_config::CallbacksConfig;
+use reqwest::header::CONTENT_TYPE;
+use tokio::sync::watch;
+
+use super::backoff::Backoff;
+use super::error::{AttemptFailure, ClientBuildError, DeliveryError};
+use super::signature::{CallbackSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
+/// `User-Agent` of callback requests.
+pub const USER_AGENT: &str = concat!("motionrender/", env!("CARGO_PKG_VERSION"), " (callbacks)");
+
+/// What a successful delivery took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Attempts made, the successful one included (>= 1).
+    pub attempts: u32,
+    /// The 2xx status that was received.
+    pub status: u16,
+}
+
+/// Sends callback events; cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct CallbackClient {
+    http: reqwest::Client,
+    signer: Option<CallbackSigner>,
+    request_timeout: Duration,
+    backoff: Backoff,
+}
+
+impl CallbackClient {
+    /// A client with `callbacks.timeout_ms` per request, the configured
+    /// backoff, and signing when `callbacks.secret` is set.
+    pub fn new(config: &CallbacksConfig) -> Result<Self, ClientBuildError> {
+        let request_timeout = Duration::from_millis(config.timeout_ms);
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            http,
+            signer: CallbackSigner::from_secret(&config.secret)?,
+            request_timeout,
+            backoff: Backoff::from_config(config),
+        })
+    }
+
+    /// POSTs `body` as JSON to `url` until a 2xx reply, retrying every failure
+    /// after a jittered exponential backoff ([`Backoff`]).
+    ///
+    /// Gives up with [`DeliveryError::DeadlineExceeded`] once `deadline` has
+    /// passed; no request runs past it (each request's timeout is cut to the
+    /// time left). Returns [`DeliveryError::Cancelled`] as soon as `cancel`
+    /// holds `true`; a dropped cancel sender means "never cancelled".
+    ///
+    /// `url` is expected to have passed the URL policy already.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        body: &serde_json::Value,
+        deadline: Instant,
+        cancel: &watch::Receiver<bool>,
+    ) -> Result<DeliveryReport, DeliveryError> {
+        let body = serde_json::to_vec(body)?;
+        let mut cancel = cancel.clone();
+        let mut rng = fastrand::Rng::new();
+        let mut attempts = 0_u32;
+        let mut last = None;
+        loop {
+            let Some(left) = time_left(deadline) else {
+                return Err(DeliveryError::DeadlineExceeded { attempts, last });
+            };
+            attempts = attempts.saturating_add(1);
+            let attempt = self.attempt(url, &body, left.min(self.request_timeout));
+            let outcome = tokio::select! {
+                biased;
+                () = cancelled(&mut cancel) => return Err(DeliveryError::Cancelled { attempts, last }),
+                outcome = attempt => outcome,
+            };
+            match outcome {
+                Ok(status) => return Ok(DeliveryReport { attempts, status }),
+                Err(failure) => {
+                    tracing::debug!(attempt = attempts, %failure, "callback attempt failed");
+                    last = Some(failure);
+                }
+            }
+            let Some(left) = time_left(deadline) else {
+                return Err(DeliveryError::DeadlineExceeded { attempts, last });
+            };
+            let wait = self.backoff.delay(attempts, &mut rng).min(left);
+            tokio::select! {
+                biased;
+                () = cancelled(&mut cancel) => return Err(DeliveryError::Cancelled { attempts, last }),
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One POST; `Ok` with the status when it is 2xx.
+    async fn attempt(
+        &self,
+        url: &str,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<u16, AttemptFailure> {
+        let mut request = self
+            .http
+            .post(url)
+            .timeout(timeout)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+        if let Some(signer) = &self.signer {
+            let headers = signer.sign(&unix_seconds().to_string(), body);
+            request = request
+                .header(SIGNATURE_HEADER, headers.signature)
+                .header(TIMESTAMP_HEADER, headers.timestamp);
+        }
+        let response = request.send().await.map_err(transport_failure)?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(status.as_u16())
+        } else {
+            Err(AttemptFailure::Status(status.as_u16()))
+        }
+    }
+}
+
+/// Time until `deadline`, or `None` when it has passed.
+fn time_left(deadline: Instant) -> Option<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    (!left.is_zero()).then_some(left)
+}
+
+/// Resolves once `cancel` holds `true`; never if its sender is gone.
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|cancelled| *cancelled).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// The error and its causes, without the URL.
+fn transport_failure(error: reqwest::Error) -> AttemptFailure {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    AttemptFailure::Transport(text)
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by the actors crate's integration tests.
+
+pub mod receiver;
