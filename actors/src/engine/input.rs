@@ -1,7 +1,7 @@
 //! Checks of a request before it is queued, and the source video of a job
 //! made a local file for the renderer.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use motionrender_config::Config;
 use motionrender_engine::scenario::{self, Scenario, ScenarioError};
@@ -9,18 +9,52 @@ use motionrender_engine::scenario::{self, Scenario, ScenarioError};
 use super::error::ApiError;
 use super::options::render_settings;
 use crate::job::RenderJobRequest;
+use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
 
 /// Refuses a request whose scenario, options or URLs are not acceptable.
-pub async fn check_request(config: &Config, request: &RenderJobRequest) -> Result<(), ApiError> {
+pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
     load_scenario(&request.scenario)?;
     render_settings(config, &request.options)?;
-    local_video(config, &request.video_url)?;
+    policy.check_video_url(&request.video_url).await.map_err(refused)?;
     if let Some(url) = &request.callback_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(ApiError::field("VALIDATION_ERROR", "callbackUrl", "must be an http(s) URL"));
-        }
+        policy.check_callback_url(url).await.map_err(refused)?;
     }
     Ok(())
+}
+
+/// A policy refusal as the API's error, naming the field.
+pub fn refused(error: PolicyError) -> ApiError {
+    ApiError::field(error.code(), error.field().name(), error.refusal())
+}
+
+/// Makes the job's video a local file: a local one as it is, an http(s) one
+/// downloaded into `dir` (no redirects, so the policy's check holds).
+pub async fn fetch_video(policy: &UrlPolicy, url: &str, dir: &Path) -> Result<PathBuf, ApiError> {
+    match policy.check_video_url(url).await.map_err(refused)? {
+        VideoSource::Local(path) => Ok(path),
+        VideoSource::Http(url) => download(&url, &dir.join("input.video")).await,
+        VideoSource::S3 { bucket, key } => Err(ApiError::field(
+            "INVALID_VIDEO_URL",
+            "videoUrl",
+            format!("s3://{bucket}/{key}: S3 inputs need S3 storage configured"),
+        )),
+    }
+}
+
+async fn download(url: &url::Url, to: &Path) -> Result<PathBuf, ApiError> {
+    use tokio::io::AsyncWriteExt as _;
+    let failed = |why: String| ApiError::field("INVALID_VIDEO_URL", "videoUrl", why);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| failed(e.to_string()))?;
+    let mut answer = client.get(url.clone()).send().await.map_err(|e| failed(format!("cannot fetch: {}", e.without_url())))?;
+    if !answer.status().is_success() {
+        return Err(failed(format!("fetching it answered HTTP {}", answer.status().as_u16())));
+    }
+    let mut file = tokio::fs::File::create(to).await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
+    while let Some(chunk) = answer.chunk().await.map_err(|e| failed(format!("download broke off: {}", e.without_url())))? {
+        file.write_all(&chunk).await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
+    }
+    file.flush().await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
+    Ok(to.to_path_buf())
 }
 
 /// The scenario of a request, validated (v1.3 migrated).
@@ -36,34 +70,7 @@ pub fn load_scenario(document: &serde_json::Value) -> Result<Scenario, ApiError>
     })
 }
 
-/// A `videoUrl` naming a local file: it must exist inside an allowed root
-/// (after resolving links), or the request is refused.
-pub fn local_video(config: &Config, url: &str) -> Result<PathBuf, ApiError> {
-    let refuse = |why: &str| ApiError::field("INVALID_VIDEO_URL", "videoUrl", why).suggest("place the video under an allowed input root");
-    let path = url.strip_prefix("file://").unwrap_or(url);
-    if path.contains("://") {
-        return Err(refuse("only local files under an allowed root are accepted by this engine"));
-    }
-    let file = Path::new(path).canonicalize().map_err(|_| refuse("no such file"))?;
-    let inside = config.paths.input_roots.iter().filter_map(|root| Path::new(root).canonicalize().ok()).any(|root| file.starts_with(root));
-    if !inside {
-        return Err(refuse("is outside every allowed input root"));
-    }
-    if !file.is_file() {
-        return Err(refuse("is not a file"));
-    }
-    Ok(file)
-}
-
-/// An `outputKey`: a relative path of plain names, no `..`, at most 512 bytes.
+/// An `outputKey`, normalized, or the refusal naming the field.
 pub fn checked_output_key(key: &str) -> Result<String, ApiError> {
-    let refuse = |why: &str| ApiError::field("INVALID_RENDER_OPTIONS", "options.outputKey", why);
-    if key.is_empty() || key.len() > 512 || key.contains('\\') || key.contains('\0') {
-        return Err(refuse("must be 1–512 bytes without backslashes or NUL"));
-    }
-    let path = Path::new(key);
-    if !path.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(refuse("must be a relative path without `..` or `.`"));
-    }
-    Ok(key.to_owned())
+    UrlPolicy::check_output_key(key).map_err(refused)
 }

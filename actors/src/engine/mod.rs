@@ -12,19 +12,21 @@ mod input;
 mod options;
 mod runner;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use motionrender_config::Config;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, watch, Notify};
 
 pub use error::ApiError;
 pub use events::JobEvent;
 
 use crate::job::{JobRecord, JobStatus, RenderJobRequest};
+use crate::callbacks::{CallbackClient, DeliveryError};
 use crate::store::Store;
+use crate::url_policy::UrlPolicy;
 
 /// Live events kept for slow watchers before they miss some.
 const EVENT_BUFFER: usize = 1024;
@@ -88,7 +90,12 @@ struct Inner {
     events: broadcast::Sender<JobEvent>,
     accepting: AtomicBool,
     counters: Counters,
-    delivering: Mutex<std::collections::HashSet<String>>,
+    policy: UrlPolicy,
+    callbacks: CallbackClient,
+    /// Jobs whose outbox has a deliverer running.
+    delivering: Mutex<HashSet<String>>,
+    /// Set when the engine shuts down (stops callback retries).
+    stopping: watch::Sender<bool>,
 }
 
 /// Why an engine could not start.
@@ -98,6 +105,8 @@ pub enum EngineError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot start the engine's runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot build the callback client: {0}")]
+    Callbacks(#[from] crate::callbacks::ClientBuildError),
 }
 
 impl Engine {
@@ -122,7 +131,10 @@ impl Engine {
             events: broadcast::channel(EVENT_BUFFER).0,
             accepting: AtomicBool::new(true),
             counters: Counters::default(),
-            delivering: Mutex::new(Default::default()),
+            policy: UrlPolicy::new(&config.url_policy, &config.paths),
+            callbacks: CallbackClient::new(&config.callbacks)?,
+            delivering: Mutex::new(HashSet::new()),
+            stopping: watch::channel(false).0,
             config,
         });
         let engine = Self { inner };
@@ -164,7 +176,7 @@ impl Engine {
         if let Some(existing) = self.inner.store.job(&job_id)? {
             return self.repeat(existing, &request);
         }
-        input::check_request(&self.inner.config, &request).await.map_err(|e| e.with_job(&job_id))?;
+        input::check_request(&self.inner.config, &self.inner.policy, &request).await.map_err(|e| e.with_job(&job_id))?;
         let output_key = match request.options.output_key.as_deref() {
             Some(key) => input::checked_output_key(key).map_err(|e| e.with_job(&job_id))?,
             None => format!("{job_id}.mp4"),
@@ -269,6 +281,7 @@ impl Engine {
     /// stops the runtime.
     pub fn shutdown(&self) {
         self.inner.accepting.store(false, Ordering::Relaxed);
+        let _ = self.inner.stopping.send(true);
         for running in self.queue().running.values() {
             running.cancel.store(true, Ordering::Relaxed);
         }
@@ -330,9 +343,68 @@ impl Engine {
         }
     }
 
+    /// Starts delivering a job's outbox, in order, unless a deliverer for
+    /// that job runs already (it takes new events before it stops).
     fn deliver_events(&self, job_id: &str) {
-        let _ = job_id; // delivery is added with the callback client
+        if !self.delivering().insert(job_id.to_owned()) {
+            return;
+        }
+        let (engine, job_id) = (self.clone(), job_id.to_owned());
+        self.inner.handle.spawn(async move { engine.deliver_outbox(&job_id).await });
     }
+
+    fn delivering(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.inner.delivering.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn deliver_outbox(&self, job_id: &str) {
+        let stopping = self.inner.stopping.subscribe();
+        loop {
+            let events = {
+                // Checked under the lock, so an event pushed meanwhile either
+                // is seen here or starts a new deliverer.
+                let mut delivering = self.delivering();
+                let events = self.inner.store.pending_events(job_id).unwrap_or_default();
+                if events.is_empty() || *stopping.borrow() {
+                    delivering.remove(job_id);
+                    return;
+                }
+                events
+            };
+            for event in events {
+                let deadline = deadline_of(&event.payload, self.inner.config.callbacks.deadline_secs);
+                let mut body = event.payload.clone();
+                body["event_id"] = serde_json::Value::String(event.event_id.clone());
+                let counters = &self.inner.counters;
+                match self.inner.callbacks.deliver(&event.callback_url, &body, deadline, &stopping).await {
+                    Ok(report) => {
+                        counters.callbacks_delivered.fetch_add(1, Ordering::Relaxed);
+                        counters.callback_attempts.fetch_add(u64::from(report.attempts), Ordering::Relaxed);
+                    }
+                    Err(DeliveryError::Cancelled { .. }) => {
+                        self.delivering().remove(job_id);
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = job_id, event = %event.event_id, %error, "callback abandoned after its deadline");
+                        counters.callbacks_abandoned.fetch_add(1, Ordering::Relaxed);
+                        counters.callback_attempts.fetch_add(u64::from(error.attempts()), Ordering::Relaxed);
+                    }
+                }
+                if let Err(error) = self.inner.store.delivered(&event) {
+                    tracing::error!(job = job_id, %error, "cannot remove a delivered callback from the outbox");
+                }
+            }
+        }
+    }
+}
+
+/// When an event's delivery is given up: `deadline_secs` after it was made.
+fn deadline_of(payload: &serde_json::Value, deadline_secs: u64) -> std::time::Instant {
+    let made = payload.get("timestamp").and_then(|t| t.as_str()).and_then(|t| humantime::parse_rfc3339(t).ok());
+    let age = made.and_then(|made| std::time::SystemTime::now().duration_since(made).ok()).unwrap_or_default();
+    let left = std::time::Duration::from_secs(deadline_secs).saturating_sub(age);
+    std::time::Instant::now() + left
 }
 
 /// A caller's job id: 1–128 of `A-Z a-z 0-9 . _ -`.

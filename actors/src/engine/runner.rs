@@ -87,8 +87,8 @@ async fn render_job(engine: &Engine, job: &JobRecord, dir: &Path, cancel: &Arc<A
     let config = engine.config();
     let scenario = input::load_scenario(&job.request.scenario)?;
     let settings = options::render_settings(config, &job.request.options)?;
-    let video = input::local_video(config, &job.request.video_url)?;
     std::fs::create_dir_all(dir).map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot create {}: {e}", dir.display())))?;
+    let video = input::fetch_video(&engine.inner.policy, &job.request.video_url, dir).await?;
     let request = RenderRequest {
         video,
         scenario,

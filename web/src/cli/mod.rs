@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use motionrender_config::{parse_override, Config, Sources};
 
 mod render;
+mod serve;
 mod validate;
 
 /// Burns MotionText animated subtitles into videos.
@@ -35,6 +36,8 @@ enum Command {
     },
     /// Burn a scenario's subtitles into a video: OUT.mp4 and OUT.mp4.qc.json.
     Render(render::RenderArgs),
+    /// Serve the HTTP API (see API.md) with a durable job store.
+    Serve(serve::ServeArgs),
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Migrate { file } => validate::migrate(&file),
         Command::Render(args) => render::run(&args, &load_config(cli.config, &cli.overrides)?),
+        Command::Serve(args) => serve::run(load_config_with(cli.config, args.overrides(), &cli.overrides)?),
         Command::Config { print } => {
             let config = load_config(cli.config, &cli.overrides)?;
             if print {
@@ -63,6 +67,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The effective configuration: defaults < file < MOTIONRENDER_* < --set.
 fn load_config(file: Option<PathBuf>, overrides: &[String]) -> anyhow::Result<Config> {
-    let cli = overrides.iter().map(|flag| parse_override(flag)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Config::load(&Sources::from_process_env(file, cli))?)
+    load_config_with(file, Vec::new(), overrides)
+}
+
+/// As [`load_config`], with a command's own flags as overrides below `--set`.
+fn load_config_with(file: Option<PathBuf>, mut flags: Vec<(String, String)>, overrides: &[String]) -> anyhow::Result<Config> {
+    for flag in overrides {
+        flags.push(parse_override(flag)?);
+    }
+    Ok(Config::load(&Sources::from_process_env(file, flags))?)
 }

@@ -1,0 +1,74 @@
+//! `motionrender serve`: the HTTP API on one address, all state under one
+//! data folder. SIGTERM or Ctrl-C stops taking requests, stops running
+//! renders without failing them (they resume on the next start, reusing
+//! their finished segments) and exits.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use motionrender_actors::{Engine, EngineOptions};
+use motionrender_config::Config;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; default `server.bind` (127.0.0.1:8090). Beyond
+    /// loopback a bearer token (`server.token`) is required.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Folder for all state: the job store, work files, outputs, and the
+    /// default input root `<DIR>/inputs`; default `paths.data_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
+}
+
+impl ServeArgs {
+    /// Configuration overrides the flags stand for; `--set` flags given
+    /// after them still win.
+    pub fn overrides(&self) -> Vec<(String, String)> {
+        let mut overrides = Vec::new();
+        if let Some(bind) = &self.bind {
+            overrides.push(("server.bind".to_owned(), bind.clone()));
+        }
+        if let Some(dir) = &self.data_dir {
+            let dir = dir.trim_end_matches('/');
+            overrides.push(("paths.data_dir".to_owned(), dir.to_owned()));
+            overrides.push(("paths.work_dir".to_owned(), format!("{dir}/work")));
+            overrides.push(("paths.output_dir".to_owned(), format!("{dir}/output")));
+            overrides.push(("paths.input_roots".to_owned(), format!("{dir}/inputs")));
+        }
+        overrides
+    }
+}
+
+/// Runs the server until a signal stops it.
+pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let bind = config.server.bind.clone();
+    for dir in [&config.paths.data_dir, &config.paths.work_dir, &config.paths.output_dir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {dir}"))?;
+    }
+    for root in &config.paths.input_roots {
+        std::fs::create_dir_all(root).with_context(|| format!("cannot create the input root {root}"))?;
+    }
+    let max_body = config.server.max_body_bytes;
+    let engine = Engine::start(EngineOptions { public_base_url: format!("http://{bind}"), config }).context("cannot start the engine")?;
+    let served = actix_web::rt::System::new().block_on({
+        let engine = engine.clone();
+        async move {
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(actix_web::web::PayloadConfig::new(max_body as usize))
+                    .configure(motionrender_web::configure(engine.clone()))
+            })
+            .workers(2)
+            .shutdown_timeout(5)
+            .bind(&bind)
+            .with_context(|| format!("cannot listen on {bind}"))?;
+            eprintln!("motionrender: serving on http://{bind}");
+            server.run().await.context("the HTTP server failed")
+        }
+    });
+    engine.shutdown();
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
