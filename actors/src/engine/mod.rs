@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod input;
 mod options;
+mod reaper;
 mod runner;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -138,6 +139,9 @@ impl Engine {
             config,
         });
         let engine = Self { inner };
+        let work_dir = PathBuf::from(&engine.inner.config.paths.work_dir);
+        let _ = std::fs::create_dir_all(&work_dir);
+        reaper::reap_browsers(&work_dir);
         engine.resume()?;
         let dispatcher = engine.clone();
         engine.inner.handle.spawn(async move { dispatcher.dispatch().await });

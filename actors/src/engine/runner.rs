@@ -194,6 +194,7 @@ fn metrics(engine: &Engine, job: &JobRecord, report: &RenderReport) -> serde_jso
         "duration": report.output_duration_seconds,
         "stages": report.stages,
         "segments": report.segments,
+        "segments_reused": report.segments_reused,
         "retries": report.retries.len(),
         "qc_report_url": format!("{}/api/render/{}/qc", engine.inner.public_base_url, job.job_id),
     })

@@ -28,6 +28,9 @@ const PATH_NAMES: &[&str] = &["chromium-headless-shell", "chromium", "chromium-b
 /// can reach the asset server and no other host.
 const HOST_RESOLVER_RULES: &str = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
 
+/// The name prefix of every browser profile folder the engine makes.
+pub const PROFILE_PREFIX: &str = "motionrender-chromium-";
+
 /// How to launch the browser.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
@@ -41,6 +44,10 @@ pub struct LaunchOptions {
     /// Extra command-line switches (`--name` or `--name=value`), appended
     /// after the defaults.
     pub extra_args: Vec<String>,
+    /// Where the fresh profile folder is made; `None`: the system's
+    /// temporary folder. A job's own folder lets a restarted service find
+    /// (and stop) browsers a killed run left behind.
+    pub profile_parent: Option<PathBuf>,
 }
 
 impl Default for LaunchOptions {
@@ -50,6 +57,7 @@ impl Default for LaunchOptions {
             launch_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(2),
             extra_args: Vec::new(),
+            profile_parent: None,
         }
     }
 }
@@ -110,13 +118,16 @@ impl HeadlessBrowser {
             Some(path) => return Err(BrowserError::ExecutableMissing { path: path.clone() }),
             None => find_executable()?,
         };
-        let profile = tempfile::Builder::new()
-            .prefix("motionrender-chromium-")
-            .tempdir()
-            .map_err(|source| BrowserError::Io {
-                context: "creating the browser profile directory".into(),
-                source,
-            })?;
+        let mut profile = tempfile::Builder::new();
+        profile.prefix(PROFILE_PREFIX);
+        let profile = match &options.profile_parent {
+            Some(parent) => profile.tempdir_in(parent),
+            None => profile.tempdir(),
+        }
+        .map_err(|source| BrowserError::Io {
+            context: "creating the browser profile directory".into(),
+            source,
+        })?;
 
         let mut builder = BrowserConfig::builder()
             .chrome_executable(&executable)

@@ -9,7 +9,7 @@ mod overlay_page;
 
 pub use asset_server::{page_dir, AssetServer};
 pub use error::BrowserError;
-pub use launch::{find_executable, HeadlessBrowser, LaunchOptions};
+pub use launch::{find_executable, HeadlessBrowser, LaunchOptions, PROFILE_PREFIX};
 pub use overlay_page::{
     LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
 };

@@ -94,7 +94,8 @@ pub async fn render_with(
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<RenderReport, RenderError> {
     let started = Instant::now();
-    let settings = request.settings.clone();
+    let mut settings = request.settings.clone();
+    settings.browser.profile_parent.get_or_insert_with(|| request.work_dir.clone());
     if settings.pages == 0 || !(settings.segment_seconds.is_finite() && settings.segment_seconds > 0.0) {
         return Err(RenderError::Settings(format!(
             "pages must be at least 1 and segment seconds positive, got {} and {}",
@@ -153,6 +154,7 @@ pub async fn render_with(
             _ => todo.push_back(*plan),
         }
     }
+    let segments_reused = reused.segments.len() as u32;
     let pages = job.settings.pages.min(todo.len() as u32).max(1);
     let pending = Arc::new(Mutex::new(todo));
     let mut workers = JoinSet::new();
@@ -196,6 +198,7 @@ pub async fn render_with(
 
     let mut report = RenderReport {
         segments: plans.len() as u32,
+        segments_reused,
         pages,
         encoder: job.encoder.kind.name().to_owned(),
         encoder_reason: job.encoder.reason.clone(),

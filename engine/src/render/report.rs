@@ -96,6 +96,8 @@ pub struct Retry {
 pub struct RenderReport {
     pub frames: FrameCounts,
     pub segments: u32,
+    /// Segments an earlier run of the job finished, reused as they were.
+    pub segments_reused: u32,
     pub pages: u32,
     pub encoder: String,
     pub encoder_reason: String,
