@@ -9,3 +9,5 @@ mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
+mod service_jobs;
+mod service_support;
