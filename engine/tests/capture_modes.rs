@@ -266,10 +266,11 @@ async fn capture_latency() {
         .unwrap();
     let rounds = 100u32;
     for size in [(640, 360), (1920, 1080)] {
-        for (label, executable, begin_frame_control) in [
-            ("shell beginFrame", shell.as_path(), true),
-            ("shell screenshot", shell.as_path(), false),
-            ("chromium screenshot", Path::new(CHROMIUM), false),
+        for (label, executable, begin_frame_control, moving_box) in [
+            ("shell beginFrame", shell.as_path(), true, false),
+            ("shell beginFrame, box moving", shell.as_path(), true, true),
+            ("shell screenshot", shell.as_path(), false, false),
+            ("chromium screenshot", Path::new(CHROMIUM), false, false),
         ] {
             if !executable.is_file() {
                 continue;
@@ -290,7 +291,12 @@ async fn capture_latency() {
                 let started = Instant::now();
                 let state = rig.page.seek(t).await.unwrap();
                 seek_total += started.elapsed();
-                let b = state.bbox.unwrap();
+                let mut b = state.bbox.unwrap();
+                if moving_box && i % 2 == 1 {
+                    // A box that changes every frame (a moving caption):
+                    // BeginFrame mode then re-sets its clip each time.
+                    b.width -= 1;
+                }
                 bbox = Some(b);
                 let started = Instant::now();
                 bytes += rig.page.capture(b).await.unwrap().len();
@@ -299,7 +305,7 @@ async fn capture_latency() {
             capture.sort();
             let total: Duration = capture.iter().sum();
             eprintln!(
-                "{}x{} {label:<20} bbox {:?}: seek mean {:.2} ms; capture mean {:.2} ms, median {:.2} ms, p90 {:.2} ms; {} bytes/capture",
+                "{}x{} {label:<30} bbox {:?}: seek mean {:.2} ms; capture mean {:.2} ms, median {:.2} ms, p90 {:.2} ms; {} bytes/capture",
                 size.0,
                 size.1,
                 bbox.map(|b| (b.width, b.height)).unwrap_or_default(),
