@@ -1,7 +1,10 @@
 //! One overlay page: a Chromium tab showing `engine/page/index.html` at the
 //! output size on a transparent background, driven through
 //! `window.motionrender` (see `engine/page/README.md`): load a scenario, seek
-//! to a time and read the fingerprint and bounding box, capture a PNG.
+//! to a time and read the fingerprint and bounding box, capture a PNG —
+//! with `HeadlessExperimental.beginFrame` when the browser has begin-frame
+//! control and the probe at open succeeds, else `Page.captureScreenshot`
+//! (see [`CaptureMode`]).
 //!
 //! Every request the page makes is intercepted; only the asset server's
 //! origin (and `data:`/`blob:` URLs) are let through.
