@@ -24,6 +24,20 @@ const KNOWN_EXECUTABLES: &[&str] = &[
 /// Names looked up on `PATH` when none of [`KNOWN_EXECUTABLES`] exists.
 const PATH_NAMES: &[&str] = &["chromium-headless-shell", "chromium", "chromium-browser"];
 
+/// Switches that hand the compositor's frame production to DevTools
+/// (`HeadlessExperimental.beginFrame`): frames are drawn only when asked, and
+/// each drawn frame runs every stage (main-thread commit, raster, draw), so
+/// its screenshot shows the DOM as the last `seek` left it. The last three
+/// keep animation, scrolling and image decoding on the main frame's
+/// schedule, as Chromium's own `--deterministic-mode` does.
+const BEGIN_FRAME_ARGS: &[&str] = &[
+    "enable-begin-frame-control",
+    "run-all-compositor-stages-before-draw",
+    "disable-threaded-animation",
+    "disable-threaded-scrolling",
+    "disable-checker-imaging",
+];
+
 /// Name resolution: everything fails except the loopback address, so a page
 /// can reach the asset server and no other host.
 const HOST_RESOLVER_RULES: &str = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1";
@@ -48,6 +62,11 @@ pub struct LaunchOptions {
     /// temporary folder. A job's own folder lets a restarted service find
     /// (and stop) browsers a killed run left behind.
     pub profile_parent: Option<PathBuf>,
+    /// Whether a `chromium-headless-shell` executable is launched with
+    /// begin-frame control, so overlay pages can capture with
+    /// `HeadlessExperimental.beginFrame` ([`super::CaptureMode::BeginFrame`]).
+    /// Ignored for other executables, which do not support it. Default `true`.
+    pub begin_frame_control: bool,
 }
 
 impl Default for LaunchOptions {
@@ -58,6 +77,7 @@ impl Default for LaunchOptions {
             close_timeout: Duration::from_secs(2),
             extra_args: Vec::new(),
             profile_parent: None,
+            begin_frame_control: true,
         }
     }
 }
@@ -92,6 +112,15 @@ pub fn find_executable() -> Result<PathBuf, BrowserError> {
     })
 }
 
+/// Whether `path` names the old headless shell (`chromium-headless-shell`,
+/// `chrome-headless-shell`): the build whose compositor DevTools can drive
+/// with `HeadlessExperimental.beginFrame`.
+pub fn is_headless_shell(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.contains("headless-shell"))
+}
+
 /// A running headless Chromium with its DevTools connection.
 ///
 /// Dropping it kills the process (SIGKILL; the runtime reaps it) and removes
@@ -103,6 +132,7 @@ pub struct HeadlessBrowser {
     handler: JoinHandle<()>,
     executable: PathBuf,
     pid: Option<u32>,
+    begin_frame_control: bool,
     close_timeout: Duration,
     /// The fresh profile directory; removed once the browser is gone.
     profile: Option<tempfile::TempDir>,
@@ -111,6 +141,8 @@ pub struct HeadlessBrowser {
 impl HeadlessBrowser {
     /// Launches Chromium headless with a fresh profile, no sandbox, no GPU,
     /// no background networking, and name resolution limited to 127.0.0.1.
+    /// A headless shell gets begin-frame control unless the options turn it
+    /// off (see [`LaunchOptions::begin_frame_control`]).
     /// Must run inside a multi-threaded tokio runtime.
     pub async fn launch(options: &LaunchOptions) -> Result<Self, BrowserError> {
         let executable = match &options.executable {
@@ -147,6 +179,12 @@ impl HeadlessBrowser {
             .arg("hide-scrollbars")
             .arg("mute-audio")
             .arg(("host-resolver-rules", HOST_RESOLVER_RULES));
+        let begin_frame_control = options.begin_frame_control && is_headless_shell(&executable);
+        if begin_frame_control {
+            for arg in BEGIN_FRAME_ARGS {
+                builder = builder.arg(*arg);
+            }
+        }
         for extra in &options.extra_args {
             let extra = extra.trim_start_matches("--");
             builder = match extra.split_once('=') {
@@ -176,12 +214,13 @@ impl HeadlessBrowser {
                 }
             }
         });
-        tracing::debug!(executable = %executable.display(), ?pid, "chromium launched");
+        tracing::debug!(executable = %executable.display(), ?pid, begin_frame_control, "chromium launched");
         Ok(Self {
             browser,
             handler,
             executable,
             pid,
+            begin_frame_control,
             close_timeout: options.close_timeout,
             profile: Some(profile),
         })
@@ -195,6 +234,12 @@ impl HeadlessBrowser {
     /// The browser process's id, when known.
     pub fn pid(&self) -> Option<u32> {
         self.pid
+    }
+
+    /// Whether the browser was launched with begin-frame control, so its
+    /// overlay pages try [`super::CaptureMode::BeginFrame`] first.
+    pub fn begin_frame_control(&self) -> bool {
+        self.begin_frame_control
     }
 
     /// The browser's product string, e.g. `HeadlessChrome/140.0.0.0`.

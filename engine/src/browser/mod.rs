@@ -3,13 +3,15 @@
 //! that loads a scenario, seeks, fingerprints and captures.
 
 mod asset_server;
+mod capture_mode;
 mod error;
 mod launch;
 mod overlay_page;
 
 pub use asset_server::{page_dir, AssetServer};
+pub use capture_mode::CaptureMode;
 pub use error::BrowserError;
-pub use launch::{find_executable, HeadlessBrowser, LaunchOptions, PROFILE_PREFIX};
+pub use launch::{find_executable, is_headless_shell, HeadlessBrowser, LaunchOptions, PROFILE_PREFIX};
 pub use overlay_page::{
     LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
 };

@@ -1,7 +1,10 @@
 //! One overlay page: a Chromium tab showing `engine/page/index.html` at the
 //! output size on a transparent background, driven through
 //! `window.motionrender` (see `engine/page/README.md`): load a scenario, seek
-//! to a time and read the fingerprint and bounding box, capture a PNG.
+//! to a time and read the fingerprint and bounding box, capture a PNG —
+//! with `HeadlessExperimental.beginFrame` when the browser has begin-frame
+//! control and the probe at open succeeds, else `Page.captureScreenshot`
+//! (see [`CaptureMode`]).
 //!
 //! Every request the page makes is intercepted; only the asset server's
 //! origin (and `data:`/`blob:` URLs) are let through.
@@ -18,6 +21,9 @@ use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EnableParams as FetchEnableParams, EventRequestPaused,
     FailRequestParams, RequestPattern,
 };
+use chromiumoxide::cdp::browser_protocol::headless_experimental::{
+    BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
+};
 use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams, Viewport,
@@ -29,7 +35,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 
-use super::{BrowserError, HeadlessBrowser};
+use super::{BrowserError, CaptureMode, HeadlessBrowser};
 use crate::media::BoundingBox;
 
 /// How long each step of an overlay page may take before the page counts as
@@ -95,7 +101,26 @@ pub struct OverlayPage {
     height: u32,
     timeouts: PageTimeouts,
     request_guard: JoinHandle<()>,
+    mode: CaptureMode,
+    /// Why a browser with begin-frame control still got a screenshot page.
+    begin_frame_fallback: Option<String>,
+    /// In [`CaptureMode::BeginFrame`]: the clip the compositor draws and the
+    /// last capture of it. One capture at a time holds it.
+    begin_frame: tokio::sync::Mutex<BeginFrameState>,
 }
+
+/// What a [`CaptureMode::BeginFrame`] page remembers between captures.
+#[derive(Debug, Default)]
+struct BeginFrameState {
+    /// The visible viewport set on the page; `None` = the whole page (or
+    /// unknown after a failed change).
+    clip: Option<BoundingBox>,
+    /// The PNG of the last frame drawn with `clip`, for a frame without damage.
+    last_capture: Option<Vec<u8>>,
+}
+
+/// Side of the box the begin-frame probe captures at page open.
+const PROBE_SIDE: u32 = 16;
 
 impl OverlayPage {
     /// Opens a tab of `width` x `height` CSS pixels (device scale factor 1,
@@ -103,6 +128,13 @@ impl OverlayPage {
     /// such as `http://127.0.0.1:41234`), navigates to
     /// `<asset_base_url>/index.html` and waits until `window.motionrender` is
     /// ready.
+    ///
+    /// On a browser launched with begin-frame control the tab is created
+    /// under begin-frame control and probed with one `beginFrame` screenshot;
+    /// if that fails, the tab is closed and reopened normally in
+    /// [`CaptureMode::Screenshot`], the reason logged and kept
+    /// ([`OverlayPage::begin_frame_fallback`]). Each attempt has its own
+    /// `timeouts.ready`.
     pub async fn open(
         browser: &HeadlessBrowser,
         asset_base_url: &str,
@@ -117,16 +149,79 @@ impl OverlayPage {
             });
         }
         let origin = asset_base_url.trim_end_matches('/').to_string();
+        if !browser.begin_frame_control() {
+            return Self::open_in(
+                browser,
+                &origin,
+                width,
+                height,
+                timeouts,
+                CaptureMode::Screenshot,
+            )
+            .await;
+        }
+        let reason = match Self::open_in(
+            browser,
+            &origin,
+            width,
+            height,
+            timeouts,
+            CaptureMode::BeginFrame,
+        )
+        .await
+        {
+            Ok(page) => match page.probe_begin_frame().await {
+                Ok(()) => {
+                    tracing::debug!(width, height, "overlay page captures with beginFrame");
+                    return Ok(page);
+                }
+                Err(e) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), page.page.clone().close())
+                        .await;
+                    e.to_string()
+                }
+            },
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(
+            reason = %reason,
+            executable = %browser.executable().display(),
+            "beginFrame capture unavailable; falling back to Page.captureScreenshot"
+        );
+        let mut page = Self::open_in(
+            browser,
+            &origin,
+            width,
+            height,
+            timeouts,
+            CaptureMode::Screenshot,
+        )
+        .await?;
+        page.begin_frame_fallback = Some(reason);
+        Ok(page)
+    }
+
+    /// Creates the tab (under begin-frame control for
+    /// [`CaptureMode::BeginFrame`]), guards its requests and prepares it.
+    async fn open_in(
+        browser: &HeadlessBrowser,
+        origin: &str,
+        width: u32,
+        height: u32,
+        timeouts: PageTimeouts,
+        mode: CaptureMode,
+    ) -> Result<Self, BrowserError> {
         let url = format!("{origin}/index.html");
         let deadline = Instant::now() + timeouts.ready;
-
+        let mut target = CreateTargetParams::new("about:blank");
+        if mode == CaptureMode::BeginFrame {
+            target.enable_begin_frame_control = Some(true);
+        }
         let page = within(
             deadline,
             timeouts.ready,
             "Target.createTarget",
-            browser
-                .inner()
-                .new_page(CreateTargetParams::new("about:blank")),
+            browser.inner().new_page(target),
         )
         .await?;
 
@@ -138,15 +233,18 @@ impl OverlayPage {
             page.event_listener::<EventRequestPaused>(),
         )
         .await?;
-        let request_guard = tokio::spawn(guard_requests(page.clone(), paused, origin.clone()));
+        let request_guard = tokio::spawn(guard_requests(page.clone(), paused, origin.to_string()));
         let this = Self {
             page,
             width,
             height,
             timeouts,
             request_guard,
+            mode,
+            begin_frame_fallback: None,
+            begin_frame: tokio::sync::Mutex::new(BeginFrameState::default()),
         };
-        match this.prepare(deadline, &origin, url).await {
+        match this.prepare(deadline, origin, url).await {
             Ok(()) => Ok(this),
             Err(e) => {
                 // Do not leave a half-set-up tab behind in a healthy browser.
@@ -276,23 +374,44 @@ impl OverlayPage {
         })
     }
 
+    /// How this page captures: [`CaptureMode::BeginFrame`] when the browser
+    /// has begin-frame control and the probe at open succeeded, else
+    /// [`CaptureMode::Screenshot`].
+    pub fn capture_mode(&self) -> CaptureMode {
+        self.mode
+    }
+
+    /// When the browser offered begin-frame control but this page fell back
+    /// to [`CaptureMode::Screenshot`]: why (for logs and QC reports).
+    pub fn begin_frame_fallback(&self) -> Option<&str> {
+        self.begin_frame_fallback.as_deref()
+    }
+
     /// Captures the pixels inside `bbox` as a PNG with alpha (transparent
-    /// where nothing is drawn).
+    /// where nothing is drawn). Both capture modes give the same pixels.
     pub async fn capture(&self, bbox: BoundingBox) -> Result<Vec<u8>, BrowserError> {
-        let op = "Page.captureScreenshot";
         let inside = bbox.width > 0
             && bbox.height > 0
             && u64::from(bbox.x) + u64::from(bbox.width) <= u64::from(self.width)
             && u64::from(bbox.y) + u64::from(bbox.height) <= u64::from(self.height);
         if !inside {
             return Err(BrowserError::InvalidArgument {
-                op,
+                op: "capture",
                 detail: format!(
                     "clip {bbox:?} is empty or outside the {}x{} page",
                     self.width, self.height
                 ),
             });
         }
+        match self.mode {
+            CaptureMode::BeginFrame => self.capture_begin_frame(bbox).await,
+            CaptureMode::Screenshot => self.capture_screenshot(bbox).await,
+        }
+    }
+
+    /// A clipped `Page.captureScreenshot` from the surface.
+    async fn capture_screenshot(&self, bbox: BoundingBox) -> Result<Vec<u8>, BrowserError> {
+        let op = "Page.captureScreenshot";
         let clip = Viewport {
             x: f64::from(bbox.x),
             y: f64::from(bbox.y),
@@ -309,13 +428,116 @@ impl OverlayPage {
             .build();
         let deadline = Instant::now() + self.timeouts.frame;
         let shot = self.command(deadline, op, params).await?;
-        let data: &str = shot.data.as_ref();
-        base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .map_err(|e| BrowserError::BadAnswer {
-                op,
-                detail: format!("screenshot is not base64: {e}"),
-            })
+        decode_base64(op, shot.data.as_ref())
+    }
+
+    /// Draws one frame with `HeadlessExperimental.beginFrame` and returns its
+    /// screenshot of `bbox`. The protocol's screenshot has no clip, so the
+    /// page's visible viewport (`Emulation.setDeviceMetricsOverride`'s
+    /// `viewport`, which the page does not observe; `Page.captureScreenshot`
+    /// clips the same way) is set to `bbox` first, when it differs from the
+    /// last capture's. A frame without damage comes without a screenshot:
+    /// then nothing was drawn since the last frame, and when that showed the
+    /// same box its capture is returned again.
+    async fn capture_begin_frame(&self, bbox: BoundingBox) -> Result<Vec<u8>, BrowserError> {
+        let op = "HeadlessExperimental.beginFrame";
+        let deadline = Instant::now() + self.timeouts.frame;
+        // Held across the whole capture: the clip and the frame belong together.
+        let mut state = self.begin_frame.lock().await;
+        if state.clip != Some(bbox) {
+            state.clip = None;
+            state.last_capture = None;
+            self.set_visible_viewport(deadline, bbox).await?;
+            state.clip = Some(bbox);
+        }
+        let png_bytes = match self.begin_frame_screenshot(deadline).await? {
+            Some(png_bytes) => png_bytes,
+            None => match &state.last_capture {
+                Some(last) => {
+                    tracing::debug!(?bbox, "beginFrame without damage; reusing the last capture");
+                    return Ok(last.clone());
+                }
+                None => self
+                    .begin_frame_screenshot(deadline)
+                    .await?
+                    .ok_or_else(|| BrowserError::BadAnswer {
+                        op,
+                        detail: "two frames without damage returned no screenshot".into(),
+                    })?,
+            },
+        };
+        check_png_size(op, &png_bytes, bbox.width, bbox.height)?;
+        state.last_capture = Some(png_bytes.clone());
+        Ok(png_bytes)
+    }
+
+    /// Limits what the compositor draws (and screenshots) to `bbox`, without
+    /// changing the page's layout viewport.
+    async fn set_visible_viewport(
+        &self,
+        deadline: Instant,
+        bbox: BoundingBox,
+    ) -> Result<(), BrowserError> {
+        let mut metrics = SetDeviceMetricsOverrideParams::new(
+            i64::from(self.width),
+            i64::from(self.height),
+            1.0,
+            false,
+        );
+        metrics.viewport = Some(Viewport {
+            x: f64::from(bbox.x),
+            y: f64::from(bbox.y),
+            width: f64::from(bbox.width),
+            height: f64::from(bbox.height),
+            scale: 1.0,
+        });
+        self.command(
+            deadline,
+            "Emulation.setDeviceMetricsOverride (clip)",
+            metrics,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// One `beginFrame` with a PNG screenshot of the visible viewport; `None`
+    /// when the frame had no damage and Chromium sent no screenshot.
+    async fn begin_frame_screenshot(
+        &self,
+        deadline: Instant,
+    ) -> Result<Option<Vec<u8>>, BrowserError> {
+        let op = "HeadlessExperimental.beginFrame";
+        let params = BeginFrameParams::builder()
+            .screenshot(
+                ScreenshotParams::builder()
+                    .format(ScreenshotParamsFormat::Png)
+                    .optimize_for_speed(true)
+                    .build(),
+            )
+            .build();
+        let answer = self.command(deadline, op, params).await?;
+        if answer.screenshot_data.is_none() {
+            tracing::debug!(
+                has_damage = answer.has_damage,
+                "beginFrame returned no screenshot"
+            );
+        }
+        answer
+            .screenshot_data
+            .map(|data| decode_base64(op, data.as_ref()))
+            .transpose()
+    }
+
+    /// Checks that this begin-frame page draws: a capture of a small box in
+    /// the top-left corner must come back as a PNG of exactly that size.
+    async fn probe_begin_frame(&self) -> Result<(), BrowserError> {
+        let corner = BoundingBox {
+            x: 0,
+            y: 0,
+            width: self.width.min(PROBE_SIDE),
+            height: self.height.min(PROBE_SIDE),
+        };
+        self.capture_begin_frame(corner).await.map(|_| ())
     }
 
     /// Evaluates `expression` in the page (for diagnostics and tests); the
@@ -420,6 +642,45 @@ impl OverlayPage {
 impl Drop for OverlayPage {
     fn drop(&mut self) {
         self.request_guard.abort();
+    }
+}
+
+/// Decodes the base64 image data of a DevTools screenshot.
+fn decode_base64(op: &'static str, data: &str) -> Result<Vec<u8>, BrowserError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| BrowserError::BadAnswer {
+            op,
+            detail: format!("screenshot is not base64: {e}"),
+        })
+}
+
+/// Checks that `png_bytes` is a PNG of `width` x `height` by its header
+/// (signature, then the IHDR chunk: big-endian width and height).
+fn check_png_size(
+    op: &'static str,
+    png_bytes: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(), BrowserError> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let size = |at: usize| {
+        png_bytes
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+    };
+    let is_png = png_bytes.starts_with(SIGNATURE) && png_bytes.get(12..16) == Some(b"IHDR");
+    match (is_png, size(16), size(20)) {
+        (true, Some(w), Some(h)) if (w, h) == (width, height) => Ok(()),
+        (true, Some(w), Some(h)) => Err(BrowserError::BadAnswer {
+            op,
+            detail: format!("the screenshot is {w}x{h}, the clip {width}x{height}"),
+        }),
+        _ => Err(BrowserError::BadAnswer {
+            op,
+            detail: "the screenshot is not a PNG".into(),
+        }),
     }
 }
 
