@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::memory;
-use super::page_slot::PageSlot;
+use super::page_slot::{PageReport, PageSlot};
 use super::report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
 use super::segment::render_segment;
 use super::settings::{RenderControl, RenderRequest, RenderSettings, SegmentHook};
-use crate::browser::{page_dir, AssetServer, LoadReport};
+use crate::browser::{page_dir, AssetServer};
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
 use crate::scenario::TimeRange;
@@ -61,7 +61,7 @@ struct WorkerDone {
     segments: Vec<(SegmentPlan, FinishedSegment)>,
     retries: Vec<Retry>,
     browser_start: f64,
-    loaded: Option<LoadReport>,
+    page: Option<PageReport>,
 }
 
 /// Renders `request`, calling `progress(done, total)` as frames are
@@ -215,9 +215,11 @@ pub async fn render_with(
     for worker in done {
         report.retries.extend(worker.retries);
         report.stages.browser_start += worker.browser_start;
-        if let (Some(loaded), true) = (worker.loaded, report.plugins_missing.is_empty() && report.warnings.is_empty()) {
-            report.plugins_missing = loaded.plugins.missing.iter().map(|m| format!("{}: {}", m.name, m.reason)).collect();
-            report.warnings = loaded.warnings;
+        if let (Some(page), true) = (worker.page, report.capture_mode.is_empty()) {
+            report.plugins_missing = page.loaded.plugins.missing.iter().map(|m| format!("{}: {}", m.name, m.reason)).collect();
+            report.warnings = page.loaded.warnings;
+            report.capture_mode = page.capture_mode;
+            report.capture_fallback = page.capture_fallback;
         }
         for (plan, segment) in worker.segments {
             report.frames.add(&segment.counts);
@@ -281,8 +283,8 @@ async fn work(job: Arc<JobContext>, pending: Arc<Mutex<VecDeque<SegmentPlan>>>, 
                 let result = async {
                     let (ready, started_in) = slot.ready(&job).await?;
                     done.browser_start += started_in;
-                    if done.loaded.is_none() {
-                        done.loaded = Some(ready.loaded.clone());
+                    if done.page.is_none() {
+                        done.page = Some(ready.report());
                     }
                     render_segment(&job, &ready.page, plan, &out).await
                 }

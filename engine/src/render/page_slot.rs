@@ -15,6 +15,24 @@ pub(super) struct ReadyPage {
     pub loaded: LoadReport,
 }
 
+/// What a page reported when it started: its scenario load and capture mode.
+#[derive(Debug, Clone)]
+pub(super) struct PageReport {
+    pub loaded: LoadReport,
+    pub capture_mode: String,
+    pub capture_fallback: Option<String>,
+}
+
+impl ReadyPage {
+    pub fn report(&self) -> PageReport {
+        PageReport {
+            loaded: self.loaded.clone(),
+            capture_mode: self.page.capture_mode().as_str().to_owned(),
+            capture_fallback: self.page.begin_frame_fallback().map(str::to_owned),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct PageSlot {
     ready: Option<ReadyPage>,

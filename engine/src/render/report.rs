@@ -101,6 +101,10 @@ pub struct RenderReport {
     pub pages: u32,
     pub encoder: String,
     pub encoder_reason: String,
+    /// How overlays were captured (`begin_frame` or `screenshot`), and why
+    /// not with beginFrame when a headless shell refused it.
+    pub capture_mode: String,
+    pub capture_fallback: Option<String>,
     pub drop_policy: DropPolicy,
     pub queue_capacity_frames: u32,
     pub queue_capacity_bytes: u64,
