@@ -6,6 +6,9 @@
 #   die MESSAGE...    the same, then exit 1
 #   ensure_cargo      puts ~/.cargo/bin on PATH when cargo is not found, or dies
 #   MOTIONRENDER_BIN  the path of the debug build of the `motionrender` binary
+#   MOTO_SERVER       (exported) moto's S3-compatible server, which scripts/setup
+#                     installs into .venv-test/ and the storage tests start;
+#                     an existing MOTO_SERVER is kept
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,3 +38,8 @@ case $MOTIONRENDER_BIN in
     /*) ;;
     *) MOTIONRENDER_BIN="$ROOT/$MOTIONRENDER_BIN" ;;
 esac
+
+# The storage tests (engine/tests/storage.rs) read MOTO_SERVER, and fall back
+# to this same path when it is unset.
+MOTO_SERVER="${MOTO_SERVER:-$ROOT/.venv-test/bin/moto_server}"
+export MOTO_SERVER
