@@ -8,6 +8,9 @@
 #   TARGET_DIR        cargo's output folder (CARGO_TARGET_DIR, else ROOT/target)
 #   MOTIONRENDER_BIN  the path of the debug build of the `motionrender` binary
 #   MOTIONRENDER_RELEASE_BIN  the same for the release build
+#   MOTO_SERVER       (exported) moto's S3-compatible server, which scripts/setup
+#                     installs into .venv-test/ and the storage tests start;
+#                     an existing MOTO_SERVER is kept
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,3 +42,8 @@ case $TARGET_DIR in
 esac
 MOTIONRENDER_BIN="$TARGET_DIR/debug/motionrender"
 MOTIONRENDER_RELEASE_BIN="$TARGET_DIR/release/motionrender"
+
+# The storage tests (engine/tests/storage.rs) read MOTO_SERVER, and fall back
+# to this same path when it is unset.
+MOTO_SERVER="${MOTO_SERVER:-$ROOT/.venv-test/bin/moto_server}"
+export MOTO_SERVER

@@ -8,3 +8,4 @@ pub mod plan;
 pub mod queue;
 pub mod render;
 pub mod scenario;
+pub mod storage;

@@ -10,4 +10,7 @@ mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
 mod service_jobs;
+mod service_load;
+mod service_requests;
+mod service_s3;
 mod service_support;

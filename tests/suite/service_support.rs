@@ -311,3 +311,124 @@ fn serve_one(mut stream: TcpStream) -> Option<Received> {
     stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
     Some(Received { headers, body })
 }
+
+/// moto's S3-compatible server (installed by scripts/setup into .venv-test).
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let binary = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| motionrender_tests::crate_dir().join("../.venv-test/bin/moto_server"));
+        assert!(binary.is_file(), "{} is missing: run scripts/setup (it installs moto's S3 server)", binary.display());
+        let port = free_port();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let moto = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while get(&moto.endpoint()).status == 0 {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        let answer = request("PUT", &format!("{}/{bucket}", self.endpoint()), &[], Some(b""));
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn uploads_in_progress(&self, bucket: &str) -> usize {
+        let answer = get(&format!("{}/{bucket}?uploads", self.endpoint()));
+        String::from_utf8_lossy(&answer.body).matches("<Upload>").count()
+    }
+
+    pub fn object_keys(&self, bucket: &str) -> Vec<String> {
+        let answer = get(&format!("{}/{bucket}?list-type=2", self.endpoint()));
+        let text = String::from_utf8_lossy(&answer.body).into_owned();
+        text.split("<Key>").skip(1).filter_map(|rest| rest.split("</Key>").next()).map(str::to_owned).collect()
+    }
+
+    /// The `--set`s that point a server at this moto and `bucket`.
+    pub fn settings(&self, endpoint: &str, bucket: &str) -> Vec<String> {
+        vec![
+            format!("s3.bucket={bucket}"),
+            format!("s3.endpoint={endpoint}"),
+            "s3.region=us-east-1".to_owned(),
+            "s3.access_key_id=test".to_owned(),
+            "s3.secret_access_key=test".to_owned(),
+            "s3.force_path_style=true".to_owned(),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP proxy that can be cut: while cut, it drops every connection (new
+/// and open ones), so the target looks unreachable.
+pub struct CutProxy {
+    pub port: u16,
+    cut: Arc<AtomicBool>,
+}
+
+impl CutProxy {
+    pub fn start(target: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cut);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if flag.load(Ordering::Relaxed) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(upstream) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                for (mut from, mut to) in [(client.try_clone().unwrap(), upstream.try_clone().unwrap()), (upstream, client)] {
+                    let flag = Arc::clone(&flag);
+                    std::thread::spawn(move || {
+                        let mut buffer = [0u8; 16384];
+                        while !flag.load(Ordering::Relaxed) {
+                            match from.read(&mut buffer) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buffer[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { port, cut }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::Relaxed);
+    }
+}

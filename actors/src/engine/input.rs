@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::options::render_settings;
 use crate::job::RenderJobRequest;
 use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
+use motionrender_engine::storage::Storage;
 
 /// Refuses a request whose scenario, options or URLs are not acceptable.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
@@ -29,15 +30,15 @@ pub fn refused(error: PolicyError) -> ApiError {
 
 /// Makes the job's video a local file: a local one as it is, an http(s) one
 /// downloaded into `dir` (no redirects, so the policy's check holds).
-pub async fn fetch_video(policy: &UrlPolicy, url: &str, dir: &Path) -> Result<PathBuf, ApiError> {
+pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path) -> Result<PathBuf, ApiError> {
+    let target = dir.join("input.video");
     match policy.check_video_url(url).await.map_err(refused)? {
         VideoSource::Local(path) => Ok(path),
-        VideoSource::Http(url) => download(&url, &dir.join("input.video")).await,
-        VideoSource::S3 { bucket, key } => Err(ApiError::field(
-            "INVALID_VIDEO_URL",
-            "videoUrl",
-            format!("s3://{bucket}/{key}: S3 inputs need S3 storage configured"),
-        )),
+        VideoSource::Http(url) => download(&url, &target).await,
+        VideoSource::S3 { bucket, key } => {
+            storage.fetch_s3_input(&bucket, &key, &target).await.map_err(|e| ApiError::field("INVALID_VIDEO_URL", "videoUrl", e))?;
+            Ok(target)
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use crate::job::{JobRecord, JobStatus, RenderJobRequest};
 use crate::callbacks::{CallbackClient, DeliveryError};
 use crate::store::Store;
 use crate::url_policy::UrlPolicy;
+use motionrender_engine::storage::Storage;
 
 /// Live events kept for slow watchers before they miss some.
 const EVENT_BUFFER: usize = 1024;
@@ -93,6 +94,7 @@ struct Inner {
     counters: Counters,
     policy: UrlPolicy,
     callbacks: CallbackClient,
+    storage: Storage,
     /// Jobs whose outbox has a deliverer running.
     delivering: Mutex<HashSet<String>>,
     /// Set when the engine shuts down (stops callback retries).
@@ -108,6 +110,8 @@ pub enum EngineError {
     Runtime(std::io::Error),
     #[error("cannot build the callback client: {0}")]
     Callbacks(#[from] crate::callbacks::ClientBuildError),
+    #[error("storage: {0}")]
+    Storage(#[from] motionrender_engine::storage::StorageError),
 }
 
 impl Engine {
@@ -122,7 +126,16 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(EngineError::Runtime)?;
+        // Built on a thread of its own: `start` may be called from a host's
+        // async context, where blocking on a runtime is not allowed.
+        let storage = {
+            let (handle, config) = (runtime.handle().clone(), config.clone());
+            std::thread::spawn(move || handle.block_on(Storage::from_config(&config)))
+                .join()
+                .map_err(|_| EngineError::Runtime(std::io::Error::other("storage set-up panicked")))??
+        };
         let inner = Arc::new(Inner {
+            storage,
             public_base_url: options.public_base_url.trim_end_matches('/').to_owned(),
             store,
             handle: runtime.handle().clone(),
@@ -276,7 +289,7 @@ impl Engine {
 
     /// Where a finished job's output lies when it is stored locally.
     pub fn local_output(&self, job: &JobRecord) -> Option<PathBuf> {
-        let path = PathBuf::from(&self.inner.config.paths.output_dir).join(&job.output_key);
+        let path = self.inner.storage.local_path(&job.output_key)?;
         (job.status == JobStatus::Completed && path.is_file()).then_some(path)
     }
 

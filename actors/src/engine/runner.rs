@@ -44,8 +44,11 @@ pub async fn run(engine: &Engine, job_id: &str, cancel: Arc<AtomicBool>) {
     }
     let stored = match (outcome, job.status) {
         (_, JobStatus::Cancelled) => None,
-        (Ok(report), _) => match store_output(engine, &job, &dir, &report) {
-            Ok(()) => Some(report),
+        (Ok(report), _) => match store_output(engine, &job, &dir, &report, &cancel).await {
+            Ok(download_url) => {
+                job.download_url = Some(download_url);
+                Some(report)
+            }
             Err(error) => {
                 fail(&mut job, &error);
                 None
@@ -59,7 +62,6 @@ pub async fn run(engine: &Engine, job_id: &str, cancel: Arc<AtomicBool>) {
     if let Some(report) = stored {
         job.status = JobStatus::Completed;
         job.message = "Render completed".to_owned();
-        job.download_url = Some(format!("{}/api/render/{job_id}/download", engine.inner.public_base_url));
         job.metrics = metrics(engine, &job, &report);
         job.advance(100.0);
         count(engine, &report);
@@ -88,7 +90,7 @@ async fn render_job(engine: &Engine, job: &JobRecord, dir: &Path, cancel: &Arc<A
     let scenario = input::load_scenario(&job.request.scenario)?;
     let settings = options::render_settings(config, &job.request.options)?;
     std::fs::create_dir_all(dir).map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot create {}: {e}", dir.display())))?;
-    let video = input::fetch_video(&engine.inner.policy, &job.request.video_url, dir).await?;
+    let video = input::fetch_video(&engine.inner.policy, &engine.inner.storage, &job.request.video_url, dir).await?;
     let request = RenderRequest {
         video,
         scenario,
@@ -153,24 +155,45 @@ fn render_failure(error: RenderError) -> ApiError {
     ApiError::new(status, code, error.to_string())
 }
 
-/// Moves the output and its QC report to their storage key.
-fn store_output(engine: &Engine, job: &JobRecord, dir: &Path, report: &RenderReport) -> Result<(), ApiError> {
-    let storage_error = |e: std::io::Error, what: &Path| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot store {}: {e}", what.display()));
-    let target = PathBuf::from(&engine.config().paths.output_dir).join(&job.output_key);
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| storage_error(e, parent))?;
-    }
-    let qc = qc_path(&target);
+/// Stores the output and its QC report under the job's key (local folder or
+/// S3); returns the download URL. A failed or cancelled upload leaves
+/// nothing behind.
+async fn store_output(engine: &Engine, job: &JobRecord, dir: &Path, report: &RenderReport, cancel: &Arc<AtomicBool>) -> Result<String, ApiError> {
+    let storage = &engine.inner.storage;
+    let qc = qc_path(&dir.join("output.mp4"));
     let text = serde_json::to_string_pretty(report).map_err(|e| ApiError::internal(e.to_string()))?;
-    std::fs::write(&qc, text).map_err(|e| storage_error(e, &qc))?;
-    let output = dir.join("output.mp4");
-    std::fs::rename(&output, &target).or_else(|_| std::fs::copy(&output, &target).map(drop)).map_err(|e| {
-        let _ = std::fs::remove_file(&qc);
-        storage_error(e, &target)
-    })
+    std::fs::write(&qc, text).map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot write {}: {e}", qc.display())))?;
+    // The upload watches the job's cancel flag.
+    let (cancelled, watching) = tokio::sync::watch::channel(false);
+    let flag = Arc::clone(cancel);
+    let watcher = tokio::spawn(async move {
+        while !flag.load(Ordering::Relaxed) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = cancelled.send(true);
+    });
+    let stored = async {
+        storage.put_file(&qc_key(&job.output_key), &qc, &watching).await?;
+        storage.put_file(&job.output_key, &dir.join("output.mp4"), &watching).await?;
+        storage.download_url(&job.output_key).await
+    }
+    .await;
+    watcher.abort();
+    match stored {
+        Ok(url) => Ok(url.unwrap_or_else(|| format!("{}/api/render/{}/download", engine.inner.public_base_url, job.job_id))),
+        Err(error) => {
+            let _ = storage.delete(&qc_key(&job.output_key)).await;
+            let _ = storage.delete(&job.output_key).await;
+            Err(ApiError::new(502, error.code(), error.to_string()))
+        }
+    }
 }
 
-/// The QC report beside an output: `OUT.qc.json` next to `OUT.mp4`.
+fn qc_key(key: &str) -> String {
+    format!("{key}.qc.json")
+}
+
+/// The QC report beside an output: `OUT.mp4.qc.json` next to `OUT.mp4`.
 pub fn qc_path(output: &Path) -> PathBuf {
     let mut name = output.as_os_str().to_owned();
     name.push(".qc.json");
