@@ -62,7 +62,8 @@ pub async fn run(engine: &Engine, job_id: &str, cancel: Arc<AtomicBool>) {
     if let Some(report) = stored {
         job.status = JobStatus::Completed;
         job.message = "Render completed".to_owned();
-        job.metrics = metrics(engine, &job, &report);
+        let size = std::fs::metadata(dir.join("output.mp4")).map_or(0, |m| m.len());
+        job.metrics = metrics(engine, &job, &report, size);
         job.advance(100.0);
         count(engine, &report);
     }
@@ -200,10 +201,9 @@ pub fn qc_path(output: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn metrics(engine: &Engine, job: &JobRecord, report: &RenderReport) -> serde_json::Value {
+fn metrics(engine: &Engine, job: &JobRecord, report: &RenderReport, size: u64) -> serde_json::Value {
     let frames = &report.frames;
     let dropped = frames.dropped_total();
-    let size = engine.local_output(job).and_then(|path| std::fs::metadata(path).ok()).map_or(0, |m| m.len());
     json!({
         "frames_processed": frames.output,
         "frames_captured": frames.captured,
