@@ -9,3 +9,4 @@ mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
+mod service_embedding;
