@@ -9,4 +9,5 @@ mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
+mod service_dashboard;
 mod service_embedding;

@@ -148,6 +148,14 @@ async fn the_hosts_routes_keep_working_while_the_mounted_engine_renders() {
     assert_eq!(out_info.frame_count, source_info.frame_count);
     assert!(out_info.has_audio(), "the source's audio is missing from the download");
 
+    // The dashboard and the list it reads are served inside the scope too.
+    let dashboard = client.get(format!("{base}/render-engine/")).send().await.unwrap();
+    assert_eq!(dashboard.status().as_u16(), 200);
+    assert!(dashboard.text().await.unwrap().contains("fetch('api/jobs'"), "the dashboard does not read its jobs relative to the scope");
+    let (status, jobs, _) = get_json(&client, &format!("{base}/render-engine/api/jobs")).await;
+    assert_eq!(status, 200, "{jobs}");
+    assert!(jobs.as_array().unwrap().iter().any(|job| job["job_id"] == JOB), "the job is not listed under the scope: {jobs}");
+
     // The host's subscription to the engine saw the job's events.
     let (_, hello, _) = get_json(&client, &format!("{base}/api/hello")).await;
     assert!(hello["render_events_seen"].as_u64().unwrap() >= 3, "the host's event watcher saw too little: {hello}");
