@@ -265,3 +265,133 @@ pub fn mean_difference(a: &[u8], b: &[u8], width: u32, (x0, y0, x1, y1): PixelBo
     }
     sum as f64 / f64::from((x1 - x0) * (y1 - y0))
 }
+
+/// An example program of the `web` crate, built by `cargo build --examples`
+/// next to the `motionrender` binary (`<target>/debug/examples/NAME`).
+pub fn example_binary(name: &str) -> PathBuf {
+    let binary_dir = motionrender_binary().parent().map(Path::to_path_buf).unwrap_or_default();
+    let example = binary_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        example.is_file(),
+        "{} does not exist: run `cargo build -p motionrender-web --examples` first (scripts/setup builds the examples)",
+        example.display()
+    );
+    example
+}
+
+/// A loopback address with a port nobody listens on right now.
+pub fn free_local_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
+    addr.to_string()
+}
+
+/// Processes whose command line mentions `marker` (e.g. a test's temporary
+/// folder, to find Chromium or FFmpeg left behind), one line each.
+pub fn processes_mentioning(marker: &str) -> Vec<String> {
+    let output = Command::new("pgrep").args(["-af", marker]).output().unwrap_or_else(|e| panic!("cannot run pgrep: {e}"));
+    String::from_utf8_lossy(&output.stdout).lines().filter(|line| !line.contains("pgrep")).map(str::to_owned).collect()
+}
+
+/// A server process started by a test (`motionrender serve` or an example),
+/// its stderr kept in a file. Dropping it kills the process if it still runs.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// Where the process's stderr goes.
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `program` with `args`, stdout and stderr into `log`.
+    pub fn start(program: &Path, args: &[&str], log: &Path) -> Self {
+        let file = fs::File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let out = file.try_clone().unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
+        let child = Command::new(program)
+            .args(args)
+            .stdout(out)
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        Self { child, log: log.to_path_buf() }
+    }
+
+    /// The process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the process wrote so far.
+    pub fn output(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics with the process's output when it has exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the server exited ({status}):\n{}", self.output());
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `patience` for the exit; kills it
+    /// after that. The exit status, `None` when it had to be killed.
+    pub fn stop(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The processes descending from `pid` (children, their children, …) as
+/// `(pid, command line)`, read from `/proc`.
+pub fn descendants(pid: u32) -> Vec<(u32, String)> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        // /proc/PID/stat: "PID (comm) STATE PPID …"; comm may hold spaces.
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some(after_comm) = stat.rsplit_once(')').map(|(_, rest)| rest) else { continue };
+        if let Some(parent) = after_comm.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) {
+            parents.push((child, parent));
+        }
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(child, _) in parents.iter().filter(|(_, p)| *p == parent) {
+            let cmdline = fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ").trim().to_owned();
+            found.push((child, cmdline));
+            frontier.push(child);
+        }
+    }
+    found
+}
+
+/// Whether process `pid` still exists (a zombie counts as gone).
+pub fn process_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
+}

@@ -9,6 +9,8 @@ mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
+mod service_dashboard;
+mod service_embedding;
 mod service_jobs;
 mod service_load;
 mod service_requests;
