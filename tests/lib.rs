@@ -281,16 +281,30 @@ pub fn example_binary(name: &str) -> PathBuf {
 
 /// A loopback address with a port nobody listens on right now.
 pub fn free_local_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
-    addr.to_string()
+    format!("127.0.0.1:{}", free_port())
 }
 
-/// Processes whose command line mentions `marker` (e.g. a test's temporary
-/// folder, to find Chromium or FFmpeg left behind), one line each.
-pub fn processes_mentioning(marker: &str) -> Vec<String> {
-    let output = Command::new("pgrep").args(["-af", marker]).output().unwrap_or_else(|e| panic!("cannot run pgrep: {e}"));
-    String::from_utf8_lossy(&output.stdout).lines().filter(|line| !line.contains("pgrep")).map(str::to_owned).collect()
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("cannot find a free port: {e}"));
+    listener.local_addr().unwrap_or_else(|e| panic!("cannot find a free port: {e}")).port()
+}
+
+/// Processes (other than this one) whose command line mentions `marker`
+/// (e.g. a test's temporary folder, to find Chromium or FFmpeg left
+/// behind), as `(pid, command line)`.
+pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
+    let own = std::process::id();
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if pid != own && cmdline.contains(marker) {
+            found.push((pid, cmdline));
+        }
+    }
+    found
 }
 
 /// A server process started by a test (`motionrender serve` or an example),

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
-use motionrender_tests::{fixtures_dir, motionrender_binary, read_json};
+use motionrender_tests::{descendants, fixtures_dir, motionrender_binary, read_json};
 use serde_json::Value;
 
 /// A 10 s clip with captions changing all the time, cut into five segments
@@ -68,24 +68,6 @@ fn frame_hashes(video: &Path) -> Vec<String> {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| line.rsplit(',').next()).map(|hash| hash.trim().to_owned()).collect()
-}
-
-/// Processes below `root`, with their command lines.
-fn descendants(root: u32) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    let mut pending = vec![root];
-    while let Some(pid) = pending.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
-        for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-                let cmdline = std::fs::read_to_string(format!("/proc/{child}/cmdline")).unwrap_or_default().replace('\0', " ");
-                found.push((child, cmdline));
-                pending.push(child);
-            }
-        }
-    }
-    found
 }
 
 /// Waits until the render works on its second segment, then kills the

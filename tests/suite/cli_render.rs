@@ -3,10 +3,9 @@
 //! where and when the scenario puts them and nowhere else.
 
 use std::path::Path;
-use std::process::Command;
 
 use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
-use motionrender_tests::{fixtures_dir, luma_frame, mean_difference, run_render};
+use motionrender_tests::{processes_mentioning, fixtures_dir, luma_frame, mean_difference, run_render};
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
@@ -45,12 +44,6 @@ fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
     assert!(frames["seeked"].as_u64().unwrap() <= 51, "frames outside the cue went to the browser: {frames}");
 }
 
-/// Chromium or FFmpeg processes whose command line mentions `marker`.
-fn children_mentioning(marker: &str) -> Vec<String> {
-    let output = Command::new("pgrep").args(["-af", marker]).output().unwrap();
-    String::from_utf8_lossy(&output.stdout).lines().filter(|l| !l.contains("pgrep")).map(str::to_owned).collect()
-}
-
 #[test]
 fn bad_input_fails_with_a_one_line_reason_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,6 +78,7 @@ fn bad_input_fails_with_a_one_line_reason_and_leaves_nothing() {
         let scratch: Vec<_> = std::fs::read_dir(&work).map(|d| d.collect()).unwrap_or_default();
         assert!(scratch.is_empty(), "{named}: scratch left in {}: {scratch:?}", work.display());
         let marker = dir.path().to_string_lossy().into_owned();
-        assert!(children_mentioning(&marker).is_empty(), "{named}: child processes left: {:?}", children_mentioning(&marker));
+        let left = processes_mentioning(&marker);
+        assert!(left.is_empty(), "{named}: child processes left: {left:?}");
     }
 }

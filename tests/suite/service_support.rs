@@ -12,12 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use motionrender_engine::media::{testclip::generate_clip, FrameRate};
+pub use motionrender_tests::{free_port, processes_mentioning};
 use motionrender_tests::{fixtures_dir, motionrender_binary, read_json};
 use serde_json::Value;
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A running `motionrender serve`.
 pub struct Server {
@@ -132,21 +129,6 @@ impl Drop for Server {
 /// A scenario fixture as JSON.
 pub fn scenario(name: &str) -> Value {
     read_json(&fixtures_dir().join("render").join(name))
-}
-
-/// Processes (other than this one) whose command line mentions `marker`.
-pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
-    let own = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if pid != own && cmdline.contains(marker) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
 }
 
 /// An HTTP answer.
