@@ -165,3 +165,23 @@ fn subtitle_text_with_html_and_script_renders_as_literal_characters() {
     }
     assert!(widths[0] > widths[1] * 5, "the HTML text was not drawn literally: caption widths {widths:?} (html, plain)");
 }
+
+#[test]
+fn a_full_queue_answers_429_queue_full_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["server.max_running_jobs=1", "server.max_queued_jobs=1"]);
+    let clip = server.input_clip("clip.mp4", 4.0, 640, 360);
+    let mut answers = Vec::new();
+    for n in 0..4 {
+        let body = json!({ "jobId": format!("q-{n}"), "videoUrl": clip, "scenario": scenario("busy_captions.json") });
+        answers.push(server.submit(&body));
+    }
+    let full: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
+    assert!(!full.is_empty(), "four jobs fit a queue of one: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    for answer in &full {
+        assert_eq!(answer.json()["error_code"], "QUEUE_FULL");
+        let wait: u64 = answer.header("retry-after").expect("Retry-After").parse().unwrap();
+        assert!(wait >= 1);
+    }
+    assert_eq!(answers[0].status, 202);
+}

@@ -74,10 +74,27 @@ pub struct Counters {
     pub frames_reused: AtomicU64,
     pub frames_empty: AtomicU64,
     pub frames_dropped: AtomicU64,
+    pub queue_pushed: AtomicU64,
+    pub queue_popped: AtomicU64,
     pub callbacks_delivered: AtomicU64,
     pub callbacks_abandoned: AtomicU64,
     pub callback_attempts: AtomicU64,
     pub render_seconds_millis: AtomicU64,
+    /// Seconds per pipeline stage, summed over finished jobs (milliseconds).
+    stage_millis: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+}
+
+impl Counters {
+    pub fn add_stage(&self, stage: &'static str, seconds: f64) {
+        let mut stages = self.stage_millis.lock().unwrap_or_else(PoisonError::into_inner);
+        *stages.entry(stage).or_default() += (seconds * 1000.0) as u64;
+    }
+
+    /// Seconds per stage so far.
+    pub fn stage_seconds(&self) -> Vec<(&'static str, f64)> {
+        let stages = self.stage_millis.lock().unwrap_or_else(PoisonError::into_inner);
+        stages.iter().map(|(stage, millis)| (*stage, *millis as f64 / 1000.0)).collect()
+    }
 }
 
 #[derive(Debug)]
@@ -198,13 +215,11 @@ impl Engine {
             Some(key) => input::checked_output_key(key).map_err(|e| e.with_job(&job_id))?,
             None => format!("{job_id}.mp4"),
         };
-        {
-            let queue = self.queue();
-            if queue.waiting.len() >= self.inner.config.server.max_queued_jobs as usize {
-                let mut error = ApiError::new(429, "QUEUE_FULL", format!("{} jobs are waiting already", queue.waiting.len()));
-                error.details = serde_json::json!({ "retry_after_seconds": self.retry_after_seconds() });
-                return Err(error.suggest("retry after the Retry-After delay"));
-            }
+        let (waiting, _) = self.queue_counts();
+        if waiting >= self.inner.config.server.max_queued_jobs as usize {
+            let mut error = ApiError::new(429, "QUEUE_FULL", format!("{waiting} jobs are waiting already"));
+            error.details = serde_json::json!({ "retry_after_seconds": self.retry_after_seconds() });
+            return Err(error.suggest("retry after the Retry-After delay"));
         }
         let job = JobRecord::queued(job_id.clone(), output_key, RenderJobRequest { job_id: Some(job_id.clone()), ..request.clone() });
         if let Some(existing) = self.inner.store.insert_job(&job)? {

@@ -229,5 +229,11 @@ fn count(engine: &Engine, report: &RenderReport) {
     counters.frames_reused.fetch_add(report.frames.reused, Ordering::Relaxed);
     counters.frames_empty.fetch_add(report.frames.empty, Ordering::Relaxed);
     counters.frames_dropped.fetch_add(report.frames.dropped_total(), Ordering::Relaxed);
+    counters.queue_pushed.fetch_add(report.frames.queue_pushed, Ordering::Relaxed);
+    counters.queue_popped.fetch_add(report.frames.queue_popped, Ordering::Relaxed);
+    let stages = &report.stages;
+    for (stage, seconds) in [("probe", stages.probe), ("browser_start", stages.browser_start), ("seek", stages.seek), ("capture", stages.capture), ("compose_encode", stages.compose_encode), ("merge", stages.merge)] {
+        counters.add_stage(stage, seconds);
+    }
     counters.render_seconds_millis.fetch_add((report.wall_seconds * 1000.0) as u64, Ordering::Relaxed);
 }

@@ -29,6 +29,11 @@ pub struct FrameCounts {
     pub dropped: BTreeMap<String, u64>,
     /// Frames that showed the nearest earlier overlay in place of a dropped one.
     pub substituted: u64,
+    /// Overlays pushed into and popped from the frame queues.
+    #[serde(default)]
+    pub queue_pushed: u64,
+    #[serde(default)]
+    pub queue_popped: u64,
 }
 
 impl FrameCounts {
@@ -39,6 +44,8 @@ impl FrameCounts {
         self.empty += other.empty;
         self.seeked += other.seeked;
         self.substituted += other.substituted;
+        self.queue_pushed += other.queue_pushed;
+        self.queue_popped += other.queue_popped;
         for (reason, count) in &other.dropped {
             *self.dropped.entry(reason.clone()).or_default() += count;
         }

@@ -68,6 +68,8 @@ fn finish(plan: &SegmentPlan, rasterized: Rasterized, composed: Composed, queue:
         }
     }
     counts.substituted = composed.sequencer.substituted;
+    counts.queue_pushed = stats.pushed;
+    counts.queue_popped = stats.popped;
     stages.compose_encode = composed.seconds;
     FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded }
 }

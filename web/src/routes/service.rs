@@ -95,6 +95,13 @@ pub async fn metrics(engine: web::Data<Engine>, request: HttpRequest) -> HttpRes
     }
     let _ = writeln!(text, "# HELP motionrender_render_seconds_total Wall seconds of finished renders.\n# TYPE motionrender_render_seconds_total counter");
     let _ = writeln!(text, "motionrender_render_seconds_total {}", counters.render_seconds_millis.load(Ordering::Relaxed) as f64 / 1000.0);
+    let _ = writeln!(text, "# HELP motionrender_queue_total Overlay frames through the frame queues.\n# TYPE motionrender_queue_total counter");
+    let _ = writeln!(text, "motionrender_queue_total{{op=\"push\"}} {}", counters.queue_pushed.load(Ordering::Relaxed));
+    let _ = writeln!(text, "motionrender_queue_total{{op=\"pop\"}} {}", counters.queue_popped.load(Ordering::Relaxed));
+    let _ = writeln!(text, "# HELP motionrender_stage_seconds_total Seconds per pipeline stage, summed over finished jobs.\n# TYPE motionrender_stage_seconds_total counter");
+    for (stage, seconds) in counters.stage_seconds() {
+        let _ = writeln!(text, "motionrender_stage_seconds_total{{stage=\"{stage}\"}} {seconds}");
+    }
     let _ = writeln!(text, "# HELP motionrender_callbacks_total Callback deliveries by outcome.\n# TYPE motionrender_callbacks_total counter");
     let _ = writeln!(text, "motionrender_callbacks_total{{outcome=\"delivered\"}} {}", counters.callbacks_delivered.load(Ordering::Relaxed));
     let _ = writeln!(text, "motionrender_callbacks_total{{outcome=\"abandoned\"}} {}", counters.callbacks_abandoned.load(Ordering::Relaxed));
