@@ -6,7 +6,7 @@ use std::process::{ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::error::MediaError;
@@ -217,15 +217,23 @@ struct FrameReader {
 impl FrameReader {
     fn run(mut self) {
         for k in 0..self.frame_count {
-            let mut buffer = BytesMut::zeroed(self.frame_len);
-            if let Err(error) = self.stdout.read_exact(&mut buffer) {
+            // Read straight into spare capacity: no zeroing of a buffer that
+            // is about to be overwritten whole.
+            let mut buffer = Vec::with_capacity(self.frame_len);
+            let read = (&mut self.stdout).take(self.frame_len as u64).read_to_end(&mut buffer);
+            let read = match read {
+                Ok(n) if n == self.frame_len => Ok(()),
+                Ok(_) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = read {
                 let failure = self.failure(k, error);
                 let _ = self.sender.send(Err(failure));
                 return;
             }
             let frame = DecodedFrame {
                 index: self.first_frame + k,
-                data: buffer.freeze(),
+                data: Bytes::from(buffer),
             };
             if self.sender.send(Ok(frame)).is_err() {
                 return; // the consumer is gone; the decoder's drop kills the child

@@ -25,6 +25,17 @@ pub(crate) struct ChildProcess {
     exit: Option<(ExitStatus, String)>,
 }
 
+/// Bytes a pipe to or from a child may hold: a whole frame's worth at 1080p
+/// is 3 MB, and the kernel's default of 64 KiB makes reader and writer take
+/// turns dozens of times per frame.
+const PIPE_BYTES: i32 = 1 << 20;
+
+/// Grows a pipe to [`PIPE_BYTES`] where the system allows (best effort:
+/// `fs.pipe-max-size` may be lower; the pipe then keeps its size).
+fn enlarge_pipe(pipe: &impl std::os::fd::AsRawFd) {
+    let _ = nix::fcntl::fcntl(pipe.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES));
+}
+
 impl ChildProcess {
     /// Starts `command` with stderr captured; `purpose` names it in errors
     /// (`"decoder of /in.mp4"`). Stdin and stdout are as the command set them.
@@ -36,6 +47,12 @@ impl ChildProcess {
             source,
         })?;
         let label = format!("{program} {purpose} (pid {})", child.id());
+        if let Some(stdin) = &child.stdin {
+            enlarge_pipe(stdin);
+        }
+        if let Some(stdout) = &child.stdout {
+            enlarge_pipe(stdout);
+        }
         let stderr_tail = match child.stderr.take() {
             Some(stderr) => {
                 let spawned = thread::Builder::new()

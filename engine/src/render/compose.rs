@@ -39,7 +39,6 @@ pub(super) fn compose_segment(
     let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
     let mut encoder = job.encoder.kind.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
-    let mut pixels = Vec::new();
     for decoded in decoder {
         let frame = decoded?;
         if job.is_aborted() || attempt_aborted.load(Ordering::Relaxed) {
@@ -57,8 +56,8 @@ pub(super) fn compose_segment(
         }
         match (&overlay.image, overlay.bbox) {
             (Some(image), Some(bbox)) => {
-                pixels.clear();
-                pixels.extend_from_slice(&frame.data);
+                // The decoded frame is ours alone: blend into it in place.
+                let mut pixels = frame.data.try_into_mut().unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
                 composite(&mut pixels, info.width, info.height, image, bbox)?;
                 encoder.write_frame(&pixels)?;
             }
