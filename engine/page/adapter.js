@@ -4,8 +4,9 @@
 // through CDP `Runtime.evaluate` (awaitPromise, returnByValue):
 //
 //   await load({scenario, width, height, fps}) -> {ok, width, height, devicePixelRatio, plugins, warnings}
-//   seek(t)                                    -> {fingerprint, bbox}
+//   seek(t)                                    -> {fingerprint, bbox, alpha}
 //   fingerprint()                              -> string ("" when nothing is visible)
+//   setOpaque(on)                              -> elements lifted to opacity 1
 //   configurePlugins({serverBase} | {pluginBase}) -> {pluginBase}
 //   dispose()
 //
@@ -145,6 +146,27 @@ function seek(t) {
   return measure(false);
 }
 
+// Elements whose opacity setOpaque(true) lifted to 1, with their inline value.
+let lifted = [];
+
+// setOpaque(true) draws the stage as if no element were faded (for a
+// capture the engine then fades itself); setOpaque(false) undoes it.
+function setOpaque(on) {
+  if (!current) throw new Error('setOpaque: no scenario loaded (call load first)');
+  if (on) {
+    for (const el of current.stage.querySelectorAll('*')) {
+      if (getComputedStyle(el).opacity !== '1') {
+        lifted.push([el, el.style.opacity]);
+        el.style.opacity = '1';
+      }
+    }
+  } else {
+    for (const [el, value] of lifted) el.style.opacity = value;
+    lifted = [];
+  }
+  return lifted.length;
+}
+
 function fingerprint() {
   return current ? measure(false).fingerprint : '';
 }
@@ -157,6 +179,8 @@ function measure(raw) {
   const acc = {
     ox: origin.left, oy: origin.top,
     parts: [],
+    faded: [], // elements with opacity below 1: {el, opacity, at}
+    drawn: [], // elements that put pixels on the stage
     x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity,
   };
   visit(stage, 0, acc);
@@ -174,8 +198,18 @@ function measure(raw) {
   if (!(x1 > x0 && y1 > y0)) {
     return raw ? { fingerprint: '', bbox: null, raw: '' } : { fingerprint: '', bbox: null };
   }
+  // One faded element holding everything drawn fades it all as a group:
+  // the overlay is the opaque one times `alpha`, so the fingerprint leaves
+  // that opacity out and the engine reuses the opaque capture.
+  let alpha = 1;
+  const faded = acc.faded;
+  if (faded.length === 1 && acc.drawn.every((d) => faded[0].el === d || faded[0].el.contains(d))) {
+    alpha = faded[0].opacity;
+  } else if (faded.length > 0) {
+    acc.parts.push('opacity|' + faded.map((f) => `${f.at}=${f.opacity}`).join(','));
+  }
   const text = acc.parts.join('\n');
-  const out = { fingerprint: hash(text), bbox: { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } };
+  const out = { fingerprint: hash(text), bbox: { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }, alpha };
   if (raw) out.raw = text;
   return out;
 }
@@ -192,13 +226,14 @@ function visit(el, pad, acc) {
   const scale = elementScale(el);
   const ownPad = pad + filterExtent(cs.filter);
   const shown = cs.visibility === 'visible';
+  if (cs.opacity !== '1') acc.faded.push({ el, opacity: parseFloat(cs.opacity), at: acc.parts.length });
   if (shown) {
     const r = el.getBoundingClientRect();
     const text = directText(el);
     acc.parts.push([
       el.tagName, JSON.stringify(text),
       q(r.left - acc.ox), q(r.top - acc.oy), q(r.width), q(r.height),
-      cs.transform, cs.opacity, cs.color, cs.zIndex, cs.mixBlendMode,
+      cs.transform, cs.color, cs.zIndex, cs.mixBlendMode,
       `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize}/${cs.lineHeight} ${cs.fontFamily}`,
       cs.letterSpacing, cs.textAlign, cs.textDecoration,
       cs.textShadow, cs.webkitTextStrokeWidth, cs.webkitTextStrokeColor, cs.webkitTextFillColor,
@@ -218,11 +253,13 @@ function visit(el, pad, acc) {
         if (n.nodeType !== Node.TEXT_NODE || !n.nodeValue.trim()) continue;
         range.selectNodeContents(n);
         addRect(acc, range.getBoundingClientRect(), grow);
+        acc.drawn.push(el);
       }
     }
     if (drawsBox(el, cs)) {
       const grow = (ownPad + shadowExtent(cs.boxShadow) + outlineExtent(cs)) * scale;
       addRect(acc, r, grow);
+      acc.drawn.push(el);
     }
   }
   if (REPLACED.has(el.tagName)) return;
@@ -642,6 +679,7 @@ Object.assign(api, {
   load,
   seek,
   fingerprint,
+  setOpaque,
   // Debugging aid: the unhashed description behind the current fingerprint.
   describe: () => (current ? measure(true) : { fingerprint: '', bbox: null, raw: '' }),
   configurePlugins,

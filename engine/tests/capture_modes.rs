@@ -290,3 +290,41 @@ async fn a_failed_probe_falls_back_to_screenshots() {
     rig.close().await;
     server.shutdown().await;
 }
+
+/// A fading caption is one faded group: the page reports its opacity as
+/// `alpha` and keeps it out of the fingerprint, and the opaque capture faded
+/// by `alpha` matches what Chromium draws at that opacity, up to rounding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fading_caption_is_its_opaque_capture_times_alpha() {
+    use motionrender_engine::render::{decode_overlay, fade};
+
+    let shell = require_setup();
+    let server = AssetServer::start(&page_dir(), Some(&plugin_dir())).await.unwrap();
+    let rig = rig(&server, &shell, true, (640, 360)).await;
+    // demo_fades.json: the first cue fades in from 0.2 s and out towards 2.0 s.
+    let mut fading = 0;
+    let mut fingerprints = Vec::new();
+    for t in [0.3, 0.4, 0.5, 1.0, 1.8, 1.9] {
+        let state = rig.page.seek(t).await.unwrap();
+        let bbox = state.bbox.expect("the caption is visible");
+        fingerprints.push((state.fingerprint.clone(), state.alpha));
+        if state.alpha >= 1.0 {
+            continue;
+        }
+        fading += 1;
+        let drawn = decode_overlay(&rig.page.capture(bbox).await.unwrap(), bbox).unwrap();
+        let opaque = decode_overlay(&rig.page.capture_opaque(bbox).await.unwrap(), bbox).unwrap();
+        let faded = fade(&opaque.rgba, state.alpha);
+        let worst = drawn.rgba.iter().zip(&faded).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        eprintln!("at {t} s alpha {:.3}: worst channel difference {worst}", state.alpha);
+        assert!(worst <= 1, "at {t} s (alpha {}): the faded opaque capture differs by {worst}", state.alpha);
+        assert!(opaque.rgba.iter().zip(&drawn.rgba).any(|(o, d)| o > d), "at {t} s the opaque capture is not brighter");
+        // The page is back to its faded self after an opaque capture.
+        assert_eq!(rig.page.seek(t).await.unwrap().alpha, state.alpha);
+    }
+    assert!(fading >= 3, "no fading frames among the times: {fingerprints:?}");
+    let fade_in: Vec<_> = fingerprints[..3].iter().map(|(f, _)| f.clone()).collect();
+    assert!(fade_in.iter().all(|f| *f == fade_in[0]), "a fade must keep one fingerprint: {fingerprints:?}");
+    rig.close().await;
+    server.shutdown().await;
+}

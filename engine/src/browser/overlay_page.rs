@@ -62,10 +62,19 @@ impl Default for PageTimeouts {
 
 /// What is on the stage after a seek. An empty fingerprint means nothing is
 /// visible (and `bbox` is `None`): no capture is needed.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SeekState {
     pub fingerprint: String,
     pub bbox: Option<BoundingBox>,
+    /// The one factor the whole overlay is faded by (1 when it is not, or
+    /// not uniformly); the fingerprint leaves it out. See
+    /// [`OverlayPage::capture_opaque`].
+    #[serde(default = "opaque")]
+    pub alpha: f64,
+}
+
+fn opaque() -> f64 {
+    1.0
 }
 
 /// What `load` reported.
@@ -538,6 +547,17 @@ impl OverlayPage {
             height: self.height.min(PROBE_SIDE),
         };
         self.capture_begin_frame(corner).await.map(|_| ())
+    }
+
+    /// Captures `bbox` as [`OverlayPage::capture`] does, but with the faded
+    /// element lifted to opacity 1: the overlay before its `alpha`.
+    pub async fn capture_opaque(&self, bbox: BoundingBox) -> Result<Vec<u8>, BrowserError> {
+        self.call("setOpaque", "motionrender.setOpaque(true)".to_owned(), self.timeouts.frame).await?;
+        let captured = self.capture(bbox).await;
+        let restored = self.call("setOpaque", "motionrender.setOpaque(false)".to_owned(), self.timeouts.frame).await;
+        let png = captured?;
+        restored?;
+        Ok(png)
     }
 
     /// Evaluates `expression` in the page (for diagnostics and tests); the

@@ -17,6 +17,6 @@ mod segment;
 mod settings;
 
 pub use job::{render, render_with};
-pub use overlay::{decode_overlay, OverlayImage};
+pub use overlay::{decode_overlay, fade, OverlayImage};
 pub use report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
 pub use settings::{OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};

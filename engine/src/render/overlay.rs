@@ -34,3 +34,22 @@ pub fn decode_overlay(png_bytes: &[u8], bbox: BoundingBox) -> Result<OverlayImag
     }
     Ok(OverlayImage { bbox, rgba })
 }
+
+/// Premultiplied RGBA faded by `alpha` (0..=1): every channel scaled, as CSS
+/// group opacity composites an opaque group.
+pub fn fade(rgba: &[u8], alpha: f64) -> Vec<u8> {
+    let factor = (alpha.clamp(0.0, 1.0) * 65536.0).round() as u32;
+    rgba.iter().map(|&c| ((u32::from(c) * factor + 32768) >> 16) as u8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fade;
+
+    #[test]
+    fn fading_scales_every_channel_with_rounding() {
+        assert_eq!(fade(&[255, 128, 1, 0], 1.0), [255, 128, 1, 0]);
+        assert_eq!(fade(&[255, 128, 1, 0], 0.0), [0, 0, 0, 0]);
+        assert_eq!(fade(&[255, 128, 3, 200], 0.5), [128, 64, 2, 100]);
+    }
+}

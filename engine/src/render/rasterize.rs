@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::job::JobContext;
-use super::overlay::decode_overlay;
+use super::overlay::{decode_overlay, fade};
 use super::report::{FrameCounts, RenderError, StageSeconds};
 use crate::browser::OverlayPage;
 use crate::plan::{frame_is_alive, SegmentPlan};
@@ -56,14 +56,16 @@ pub(super) async fn rasterize_segment(
             let state = page.seek(rate.frame_time(index)).await?;
             done.stages.seek += sought.elapsed().as_secs_f64();
             if let Some(bbox) = state.bbox {
-                match &last {
-                    Some((fingerprint, image, _)) if *fingerprint == state.fingerprint => {
+                let reusable = last.as_ref().filter(|(fingerprint, _, _)| *fingerprint == state.fingerprint).map(|(_, image, _)| image.clone());
+                let reused = reusable.is_some();
+                let opaque = match reusable {
+                    Some(image) => {
                         done.counts.reused += 1;
-                        frame = OverlayFrame { index, image: Some(image.clone()), bbox: Some(bbox), reused: true };
+                        image
                     }
-                    _ => {
+                    None => {
                         let captured = Instant::now();
-                        let png = page.capture(bbox).await?;
+                        let png = if state.alpha < 1.0 { page.capture_opaque(bbox).await? } else { page.capture(bbox).await? };
                         let image = tokio::task::spawn_blocking(move || decode_overlay(&png, bbox))
                             .await
                             .map_err(|e| RenderError::Capture { frame: index, message: e.to_string() })?
@@ -72,9 +74,20 @@ pub(super) async fn rasterize_segment(
                         done.counts.captured += 1;
                         let image = Bytes::from(image.rgba);
                         last = Some((state.fingerprint, image.clone(), bbox));
-                        frame = OverlayFrame { index, image: Some(image), bbox: Some(bbox), reused: false };
+                        image
                     }
-                }
+                };
+                // A fading overlay: the opaque one times alpha.
+                let image = if state.alpha < 1.0 {
+                    let alpha = state.alpha;
+                    let faded = tokio::task::spawn_blocking(move || fade(&opaque, alpha))
+                        .await
+                        .map_err(|e| RenderError::Capture { frame: index, message: e.to_string() })?;
+                    Bytes::from(faded)
+                } else {
+                    opaque
+                };
+                frame = OverlayFrame { index, image: Some(image), bbox: Some(bbox), reused };
             } else {
                 last = None;
             }
