@@ -168,9 +168,15 @@ async fn failing_receiver_is_given_up_at_the_deadline() {
         "{error}"
     );
     assert!(error.attempts() > 1);
-    assert_eq!(error.last_failure(), Some(&AttemptFailure::Status(500)));
-    assert_eq!(receiver.received().len() as u32, error.attempts());
-    assert!(error.to_string().contains("HTTP status 500"), "{error}");
+    // The last attempt may be the one the deadline cut short (on a busy
+    // machine); otherwise it is the receiver's 500.
+    match error.last_failure() {
+        Some(AttemptFailure::Status(500)) => assert!(error.to_string().contains("HTTP status 500"), "{error}"),
+        Some(AttemptFailure::Transport(_)) => {}
+        other => panic!("unexpected last failure {other:?}"),
+    }
+    let received = receiver.received().len() as u32;
+    assert!(received == error.attempts() || received + 1 == error.attempts(), "{received} requests arrived for {} attempts", error.attempts());
 }
 
 #[tokio::test]
