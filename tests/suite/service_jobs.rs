@@ -152,3 +152,19 @@ fn a_cancel_mid_render_is_reported_within_2_s_and_leaves_no_output_and_no_child(
     let again = request("POST", &server.url("/api/render/to-cancel/cancel"), &[], Some(b""));
     assert_eq!(again.json()["success"], false, "a finished job cannot be cancelled again");
 }
+
+#[test]
+fn sigterm_stops_the_server_promptly_and_the_job_resumes_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &settings());
+    let clip = server.input_clip("clip.mp4", 12.0, 640, 360);
+    let body = json!({ "jobId": "drained", "videoUrl": clip, "scenario": scenario("busy_captions.json") });
+    assert_eq!(server.submit(&body).status, 202);
+    server.wait_for("drained", Duration::from_secs(120), |s| s["progress"].as_f64().unwrap_or(0.0) >= 40.0);
+    let status = server.terminate(Duration::from_secs(15));
+    assert!(status.success(), "SIGTERM is a clean exit: {status}");
+    server.restart();
+    let done = server.wait_for("drained", Duration::from_secs(180), |s| s["status"] != "processing" && s["status"] != "queued");
+    assert_eq!(done["status"], "completed", "a stopped job is resumed, not failed: {done}");
+    assert!(done["metrics"]["segments_reused"].as_u64().unwrap() >= 2, "{done}");
+}

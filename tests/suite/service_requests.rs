@@ -185,3 +185,27 @@ fn a_full_queue_answers_429_queue_full_with_retry_after() {
     }
     assert_eq!(answers[0].status, 202);
 }
+
+#[test]
+fn health_readiness_and_openapi_describe_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let health = get(&server.url("/health")).json();
+    assert_eq!(health["status"], "healthy");
+    let nvenc = &health["encoders"]["nvenc"];
+    let status = motionrender_engine::media::nvenc_status();
+    assert_eq!(nvenc["available"], status.usable, "{health}");
+    assert_eq!(nvenc["reason"], status.reason.as_str(), "the reason NVENC is or is not usable: {health}");
+    assert_eq!(health["encoders"]["x264"]["available"], true);
+    assert_eq!(health["browsers"]["available"], true, "{health}");
+    assert_eq!(get(&server.url("/readyz")).status, 200);
+    let openapi = get(&server.url("/openapi.json")).json();
+    assert_eq!(openapi["openapi"], "3.0.3");
+    for (path, method) in [("/render", "post"), ("/api/render/{job_id}/status", "get"), ("/api/render/{job_id}/cancel", "post"), ("/metrics", "get")] {
+        assert!(openapi["paths"][path][method].is_object(), "{method} {path} missing from /openapi.json");
+    }
+    let routes = openapi["paths"].as_object().unwrap().len();
+    assert!(routes >= 14, "only {routes} paths documented");
+    let metrics = String::from_utf8(get(&server.url("/metrics")).body).unwrap();
+    assert!(metrics.contains("motionrender_jobs{state=\"queued\"} 0"), "{metrics}");
+}

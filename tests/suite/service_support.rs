@@ -67,6 +67,23 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as a service manager stops it; returns how it exited.
+    pub fn terminate(&mut self, patience: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the server did not exit within {patience:?} of SIGTERM: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts the server again on the same port and data folder.
     pub fn restart(&mut self) {
         self.kill9();
