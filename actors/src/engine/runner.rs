@@ -122,21 +122,24 @@ async fn render_job(engine: &Engine, job: &JobRecord, dir: &Path, cancel: &Arc<A
             return;
         }
         last = Instant::now();
-        let Ok(mut job) = reporter.job(&job_id) else { return };
-        if job.status != JobStatus::Processing {
-            return;
-        }
         let fps = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        job.advance(RENDER_SHARE * done as f64 / total.max(1) as f64);
-        job.metrics = json!({
-            "frames_processed": done,
-            "frames_total": total,
-            "fps": fps,
-            "eta_seconds": (total.saturating_sub(done)) as f64 / fps.max(1e-3),
+        // The store's write is a disk sync: keep it off the async workers' turn.
+        tokio::task::block_in_place(|| {
+            let Ok(mut job) = reporter.job(&job_id) else { return };
+            if job.status != JobStatus::Processing {
+                return;
+            }
+            job.advance(RENDER_SHARE * done as f64 / total.max(1) as f64);
+            job.metrics = json!({
+                "frames_processed": done,
+                "frames_total": total,
+                "fps": fps,
+                "eta_seconds": (total.saturating_sub(done)) as f64 / fps.max(1e-3),
+            });
+            if let Err(error) = reporter.record(&mut job) {
+                tracing::warn!(job = %job_id, %error, "cannot record progress");
+            }
         });
-        if let Err(error) = reporter.record(&mut job) {
-            tracing::warn!(job = %job_id, %error, "cannot record progress");
-        }
     };
     render_with(&request, &control, &mut progress).await.map_err(render_failure)
 }
