@@ -209,3 +209,14 @@ fn health_readiness_and_openapi_describe_the_service() {
     let metrics = String::from_utf8(get(&server.url("/metrics")).body).unwrap();
     assert!(metrics.contains("motionrender_jobs{state=\"queued\"} 0"), "{metrics}");
 }
+
+#[test]
+fn readiness_fails_with_the_reason_when_the_browser_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["browser.executable=/nonexistent/chromium"]);
+    let answer = get(&server.url("/readyz"));
+    assert_eq!(answer.status, 503);
+    let reasons = answer.json()["reasons"].to_string();
+    assert!(reasons.contains("/nonexistent/chromium"), "{reasons}");
+    assert_eq!(get(&server.url("/livez")).status, 200, "alive all the same");
+}

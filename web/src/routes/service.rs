@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use actix_web::{web, HttpRequest, HttpResponse};
 use motionrender_actors::job::JobStatus;
 use motionrender_actors::Engine;
-use motionrender_engine::browser::find_executable;
+use motionrender_engine::browser::{find_executable, page_dir};
 use motionrender_engine::media::nvenc_status;
 use serde_json::json;
 
@@ -43,11 +43,39 @@ pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "alive" }))
 }
 
+/// Ready when taking jobs and able to render them: a browser to launch, the
+/// page's npm packages installed, and a writable work folder.
 pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
-    if engine.is_accepting() {
+    if !engine.is_accepting() {
+        return HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }));
+    }
+    let work_dir = std::path::PathBuf::from(&engine.config().paths.work_dir);
+    let browser = engine.config().browser.executable().map(std::path::PathBuf::from);
+    let checks = web::block(move || {
+        let mut missing = Vec::new();
+        match browser {
+            Some(path) if !path.is_file() => missing.push(format!("the configured browser {} does not exist", path.display())),
+            Some(_) => {}
+            None => {
+                if let Err(error) = find_executable() {
+                    missing.push(error.to_string());
+                }
+            }
+        }
+        if !page_dir().join("node_modules/motiontext-renderer").is_dir() {
+            missing.push("the page's npm packages are not installed (run scripts/setup)".to_owned());
+        }
+        if tempfile::tempfile_in(&work_dir).is_err() {
+            missing.push(format!("the work folder {} is not writable", work_dir.display()));
+        }
+        missing
+    })
+    .await
+    .unwrap_or_else(|e| vec![e.to_string()]);
+    if checks.is_empty() {
         HttpResponse::Ok().json(json!({ "status": "ready" }))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }))
+        HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "reasons": checks }))
     }
 }
 
