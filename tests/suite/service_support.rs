@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use motionrender_engine::media::{testclip::generate_clip, FrameRate};
 pub use motionrender_tests::{free_port, processes_mentioning};
-use motionrender_tests::{fixtures_dir, motionrender_binary, read_json};
+use motionrender_tests::{fixtures_dir, motionrender_binary, read_json, ServerProcess};
 use serde_json::Value;
 
 /// A running `motionrender serve`.
 pub struct Server {
-    child: Option<Child>,
+    process: Option<ServerProcess>,
     pub base: String,
     pub data_dir: PathBuf,
     port: u16,
@@ -29,25 +29,19 @@ impl Server {
     /// Starts a server on a free port with `data_dir`, `--set`s applied.
     pub fn start(data_dir: &Path, sets: &[&str]) -> Self {
         let port = free_port();
-        let mut server = Self { child: None, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_path_buf(), port, sets: sets.iter().map(|s| (*s).to_owned()).collect() };
+        let mut server = Self { process: None, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_path_buf(), port, sets: sets.iter().map(|s| (*s).to_owned()).collect() };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data_dir.join("server.log")).unwrap();
-        let mut command = Command::new(motionrender_binary());
+        let (bind, dir) = (format!("127.0.0.1:{}", self.port), self.data_dir.to_string_lossy().into_owned());
+        let mut args: Vec<&str> = Vec::new();
         for set in &self.sets {
-            command.args(["--set", set]);
+            args.extend(["--set", set]);
         }
-        let child = command
-            .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port), "--data-dir"])
-            .arg(&self.data_dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
+        args.extend(["serve", "--bind", &bind, "--data-dir", &dir]);
+        self.process = Some(ServerProcess::start(&motionrender_binary(), &args, &self.data_dir.join("server.log")));
         let deadline = Instant::now() + Duration::from_secs(30);
         while get(&format!("{}/livez", self.base)).status != 200 {
             assert!(Instant::now() < deadline, "the server did not come up: {}", self.log());
@@ -56,32 +50,18 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
+        self.process.as_ref().map_or(0, ServerProcess::pid)
     }
 
-    /// `kill -9`, as a crash would.
+    /// `kill -9`, as a crash would (dropping the process kills it so).
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-9", &child.id().to_string()]).status();
-            let _ = child.wait();
-        }
+        self.process = None;
     }
 
     /// SIGTERM, as a service manager stops it; returns how it exited.
     pub fn terminate(&mut self, patience: Duration) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + patience;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the server did not exit within {patience:?} of SIGTERM: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut process = self.process.take().expect("the server runs");
+        process.stop(patience).unwrap_or_else(|| panic!("the server did not exit within {patience:?} of SIGTERM: {}", process.output()))
     }
 
     /// Starts the server again on the same port and data folder.
