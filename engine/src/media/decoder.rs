@@ -87,11 +87,12 @@ impl Decoder {
         frame_count: u64,
         channel_capacity: usize,
     ) -> Result<Self, MediaError> {
-        Self::spawn_as(path, info, VideoFormat::of(info), first_frame, frame_count, channel_capacity)
+        Self::spawn_as(path, info, VideoFormat::of(info), first_frame, frame_count, channel_capacity, 0)
     }
 
     /// As [`Decoder::spawn`], delivering `format` (scaled and rate-converted
-    /// from the source); frame numbers count at `format`'s rate.
+    /// from the source); frame numbers count at `format`'s rate. `threads`
+    /// limits FFmpeg's decoding threads (0: its own choice).
     pub fn spawn_as(
         path: &Path,
         info: &MediaInfo,
@@ -99,6 +100,7 @@ impl Decoder {
         first_frame: u64,
         frame_count: u64,
         channel_capacity: usize,
+        threads: u32,
     ) -> Result<Self, MediaError> {
         if frame_count == 0 {
             return Err(MediaError::InvalidArgument(format!(
@@ -108,7 +110,7 @@ impl Decoder {
         }
         let layout = Yuv420pLayout::new(format.width, format.height);
         let mut command = Command::new(FFMPEG);
-        command.args(["-nostdin", "-v", "error", "-noautorotate"]);
+        command.args(["-nostdin", "-v", "error", "-noautorotate", "-threads", &threads.to_string()]);
         if first_frame > 0 {
             let start =
                 format.frame_rate.frame_time(first_frame) - format.frame_rate.frame_duration() / 2.0;

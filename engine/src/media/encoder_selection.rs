@@ -96,14 +96,32 @@ impl EncoderKind {
         preset: &str,
         quality: u32,
     ) -> Result<Box<dyn Encoder + Send>, MediaError> {
+        self.spawn_threaded(out, width, height, fps, preset, quality, 0)
+    }
+
+    /// As [`EncoderKind::spawn`], with at most `threads` encoder threads (0:
+    /// the encoder's own choice; NVENC has none to set). Segments encoded
+    /// side by side each take their share of the cores this way.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spawn_threaded(
+        &self,
+        out: &Path,
+        width: u32,
+        height: u32,
+        fps: FrameRate,
+        preset: &str,
+        quality: u32,
+        threads: u32,
+    ) -> Result<Box<dyn Encoder + Send>, MediaError> {
         match self {
-            EncoderKind::X264 => Ok(Box::new(X264Encoder::spawn(
+            EncoderKind::X264 => Ok(Box::new(X264Encoder::spawn_threaded(
                 out,
                 width,
                 height,
                 fps,
                 preset,
                 quality_to_crf(quality),
+                threads,
             )?)),
             EncoderKind::Nvenc => {
                 let status = nvenc_status();

@@ -68,6 +68,20 @@ impl X264Encoder {
         preset: &str,
         crf: u8,
     ) -> Result<Self, MediaError> {
+        Self::spawn_threaded(out_path, width, height, fps, preset, crf, 0)
+    }
+
+    /// As [`X264Encoder::spawn`], with x264 limited to `threads` threads (0:
+    /// x264's own choice, about 1.5 per core).
+    pub fn spawn_threaded(
+        out_path: &Path,
+        width: u32,
+        height: u32,
+        fps: FrameRate,
+        preset: &str,
+        crf: u8,
+        threads: u32,
+    ) -> Result<Self, MediaError> {
         if !PRESETS.contains(&preset) {
             return Err(MediaError::InvalidArgument(format!(
                 "unknown x264 preset {preset:?} (expected one of {})",
@@ -93,6 +107,8 @@ impl X264Encoder {
             &keyint.to_string(),
             "-x264-params",
             &format!("keyint={keyint}:open_gop=0"),
+            "-threads",
+            &threads.to_string(),
         ]
         .iter()
         .map(OsString::from)

@@ -36,8 +36,9 @@ pub(super) fn compose_segment(
 ) -> Result<Composed, RenderError> {
     let started = Instant::now();
     let info = &job.info;
-    let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD)?;
-    let mut encoder = job.encoder.kind.spawn(out, info.width, info.height, info.frame_rate, &job.settings.preset, job.settings.quality)?;
+    let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD, job.threads)?;
+    let settings = &job.settings;
+    let mut encoder = job.encoder.kind.spawn_threaded(out, info.width, info.height, info.frame_rate, &settings.preset, settings.quality, job.threads)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
     for decoded in decoder {
         let frame = decoded?;

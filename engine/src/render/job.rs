@@ -34,6 +34,9 @@ pub(super) struct JobContext {
     pub asset_base_url: String,
     /// The encoder back end every segment uses, and why.
     pub encoder: EncoderSelection,
+    /// Decoder and encoder threads per segment: the cores shared among the
+    /// segments that run side by side (0: FFmpeg's choice, one segment at a time).
+    pub threads: u32,
     /// Frames composited so far (a failed attempt takes its frames back).
     pub progress: Arc<AtomicU64>,
     aborted: AtomicBool,
@@ -124,20 +127,6 @@ pub async fn render_with(
 
     let alive = request.scenario.alive_intervals();
     let plans = plan_segments(info.frame_count, info.frame_rate.as_f64(), &alive, settings.segment_seconds);
-    let server = AssetServer::start(&page_dir(), request.plugin_dir.as_deref()).await?;
-    let job = Arc::new(JobContext {
-        source: source.clone(),
-        info: info.clone(),
-        scenario: request.scenario.document.clone(),
-        alive,
-        asset_base_url: server.base_url(),
-        encoder,
-        settings,
-        progress: Arc::new(AtomicU64::new(0)),
-        aborted: AtomicBool::new(false),
-        cancel: Arc::clone(&control.cancel),
-        on_segment: control.on_segment.clone(),
-    });
     // Segments an earlier run finished are reused as they are.
     let mut reused = WorkerDone::default();
     let mut todo = VecDeque::new();
@@ -148,14 +137,29 @@ pub async fn render_with(
                     && done.frame_count == plan.frame_count
                     && segment_path(scratch.path(), plan.index).is_file() =>
             {
-                job.progress.fetch_add(plan.frame_count, Ordering::Relaxed);
                 reused.segments.push((*plan, done.clone()));
             }
             _ => todo.push_back(*plan),
         }
     }
     let segments_reused = reused.segments.len() as u32;
-    let pages = job.settings.pages.min(todo.len() as u32).max(1);
+    let frames_reused: u64 = reused.segments.iter().map(|(plan, _)| plan.frame_count).sum();
+    let pages = settings.pages.min(todo.len() as u32).max(1);
+    let server = AssetServer::start(&page_dir(), request.plugin_dir.as_deref()).await?;
+    let job = Arc::new(JobContext {
+        source: source.clone(),
+        info: info.clone(),
+        scenario: request.scenario.document.clone(),
+        alive,
+        asset_base_url: server.base_url(),
+        encoder,
+        threads: threads_per_segment(pages),
+        settings,
+        progress: Arc::new(AtomicU64::new(frames_reused)),
+        aborted: AtomicBool::new(false),
+        cancel: Arc::clone(&control.cancel),
+        on_segment: control.on_segment.clone(),
+    });
     let pending = Arc::new(Mutex::new(todo));
     let mut workers = JoinSet::new();
     for _ in 0..pages {
@@ -326,6 +330,15 @@ fn output_view(source: &MediaInfo, settings: &RenderSettings) -> Result<MediaInf
     }
     (info.width, info.height, info.frame_rate) = (format.width, format.height, format.frame_rate);
     Ok(info)
+}
+
+/// Threads for each decoder and encoder when `pages` segments run at once.
+fn threads_per_segment(pages: u32) -> u32 {
+    if pages <= 1 {
+        return 0;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    (cores / pages).max(1)
 }
 
 fn segment_path(scratch: &Path, index: u32) -> PathBuf {
