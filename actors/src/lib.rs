@@ -8,6 +8,7 @@
 
 pub mod callbacks;
 pub mod engine;
+pub mod fetch;
 pub mod job;
 pub mod store;
 pub mod url_policy;
