@@ -210,6 +210,7 @@ pub async fn render_with(
         queue_capacity_frames: job.settings.queue.frames(),
         queue_capacity_bytes: job.settings.queue.bytes(),
         source_duration_seconds: info.duration_seconds,
+        source_rotation_degrees: source.rotation,
         ..RenderReport::default()
     };
     report.frames = FrameCounts { source: source.frame_count, planned: info.frame_count, ..FrameCounts::default() };
