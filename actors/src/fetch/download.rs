@@ -100,7 +100,7 @@ pub(crate) async fn cancelled(cancel: &AtomicBool) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use std::sync::Arc;
 
