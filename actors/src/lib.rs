@@ -10,6 +10,7 @@ pub mod callbacks;
 pub mod engine;
 pub mod fetch;
 pub mod job;
+pub mod limits;
 pub mod store;
 pub mod url_policy;
 

@@ -54,9 +54,9 @@ impl ApiError {
     }
 }
 
-impl From<crate::job::LimitExceeded> for ApiError {
+impl From<crate::limits::LimitExceeded> for ApiError {
     /// A 422 naming the field and the limit's configuration key.
-    fn from(error: crate::job::LimitExceeded) -> Self {
+    fn from(error: crate::limits::LimitExceeded) -> Self {
         let code = match error.field.as_str() {
             "videoUrl" => "INVALID_VIDEO_URL",
             field if field.starts_with("options.") => "INVALID_RENDER_OPTIONS",

@@ -16,7 +16,7 @@ use motionrender_engine::storage::Storage;
 
 /// Refuses a request whose scenario, options or URLs are not acceptable.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
-    crate::job::check_limits(&config.limits, request)?;
+    crate::limits::check_limits(&config.limits, request)?;
     load_scenario(&request.scenario)?;
     render_settings(config, &request.options)?;
     policy.check_video_url(&request.video_url).await.map_err(refused)?;

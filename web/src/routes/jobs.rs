@@ -1,7 +1,8 @@
 //! Submit, status, cancel, download and QC of a job.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use motionrender_actors::job::{check_limits, JobRecord, JobStatus};
+use motionrender_actors::job::{JobRecord, JobStatus};
+use motionrender_actors::limits::check_limits;
 use motionrender_actors::{ApiError, Engine};
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 
 use motionrender_config::LimitsConfig;
 
-use super::request::RenderJobRequest;
+use crate::job::RenderJobRequest;
 
 /// A request field beyond its configured limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
