@@ -37,7 +37,7 @@ fn keys_cover_every_section() {
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 46, "{keys:?}");
+    assert_eq!(keys.len(), 48, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

@@ -79,7 +79,7 @@ pub async fn cancel(engine: web::Data<Engine>, request: HttpRequest, job_id: web
     if let Err(error) = auth::authorize(&engine, &request) {
         return error_response(&engine, &error);
     }
-    match engine.cancel(&job_id) {
+    match engine.cancel(&job_id).await {
         Ok(true) => HttpResponse::Ok().json(json!({ "success": true, "message": format!("job {job_id} cancelled") })),
         Ok(false) => HttpResponse::Ok().json(json!({ "success": false, "message": format!("job {job_id} has already finished") })),
         Err(error) => error_response(&engine, &error),
