@@ -1,17 +1,32 @@
-//! The running engine around the pipeline: jobs, their durable store, the
-//! job runner with admission control, the URL policy, callback delivery and
-//! the handle a host uses.
+//! The running engine as an actix actor tree (see the README's architecture
+//! section): the supervisor and its store, notifier and browser pool; a job
+//! actor per job; rasterizers, the backpressure controller, encoder sessions
+//! and the segment merger that a render runs on. The [`Engine`] handle is the
+//! Rust API over the tree; the URL policy and callback delivery are its
+//! plain helpers.
 
 // ApiError carries the whole error body the API answers with; it travels on
 // the cold path only, so its size is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod backpressure;
+pub mod browser_pool;
 pub mod callbacks;
+pub mod counters;
+pub mod encoder;
 pub mod engine;
 pub mod fetch;
 pub mod job;
 pub mod limits;
+pub mod notifier;
+mod panic_guard;
+pub mod pipeline;
+pub mod rasterizer;
+pub mod segment_merger;
 pub mod store;
+pub mod supervisor;
 pub mod url_policy;
 
+pub use counters::Counters;
 pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};
+pub use pipeline::RenderActors;

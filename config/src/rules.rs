@@ -82,6 +82,9 @@ const RULES: &[Rule] = &[
     Rule::new("browser.launch_timeout_ms", "an integer >= 1", |c| {
         c.browser.launch_timeout_ms >= 1
     }),
+    Rule::new("browser.idle_timeout_secs", "an integer >= 1", |c| {
+        c.browser.idle_timeout_secs >= 1
+    }),
     Rule::new("queue.capacity_frames", "an integer >= 1", |c| {
         c.queue.capacity_frames >= 1
     }),

@@ -103,7 +103,6 @@ fn run(args: Args) -> anyhow::Result<()> {
     let max_body = config.server.max_body_bytes;
     // Download links the engine hands out point into this service's scope.
     let public_base_url = format!("http://{}{ENGINE_SCOPE}", args.bind);
-    let engine = Engine::start(EngineOptions { config, public_base_url }).context("cannot start the render engine")?;
     let state = web::Data::new(HostState {
         items: vec![
             Item { id: 1, name: "intro clip", price_cents: 0 },
@@ -113,34 +112,49 @@ fn run(args: Args) -> anyhow::Result<()> {
         render_events: AtomicU64::new(0),
     });
 
-    let served = actix_web::rt::System::new().block_on({
-        let (engine, state, bind) = (engine.clone(), state.clone(), args.bind.clone());
-        async move {
-            actix_web::rt::spawn(watch_renders(engine.clone(), state.clone().into_inner()));
-            let server = HttpServer::new(move || {
-                App::new()
-                    .app_data(state.clone())
-                    .app_data(web::Data::new(engine.clone()))
-                    .route("/api/hello", web::get().to(hello))
-                    .route("/api/items/{id}", web::get().to(item))
-                    .route("/api/jobs/{job_id}/summary", web::get().to(job_summary))
-                    .service(
-                        web::scope(ENGINE_SCOPE)
-                            .app_data(web::PayloadConfig::new(max_body as usize))
-                            .configure(motionrender_web::configure(engine.clone())),
-                    )
-            })
-            .workers(2)
-            .shutdown_timeout(5)
-            .bind(&bind)
-            .with_context(|| format!("cannot listen on {bind}"))?;
-            eprintln!("embedded: serving on http://{bind} (render engine under {ENGINE_SCOPE})");
-            server.run().await.context("the HTTP server failed")
-        }
-    });
-    // Outside the async context: shutdown stops the engine's own runtime.
-    engine.shutdown();
-    served
+    // The host's one actix System runs its server and the engine's actors.
+    actix_web::rt::System::new().block_on(async move {
+        let engine = Engine::start(EngineOptions { config, public_base_url }).await.context("cannot start the render engine")?;
+        // The host shares the engine handle with its own handlers.
+        let shared = web::Data::new(engine.clone());
+        let bind = args.bind.clone();
+        actix_web::rt::spawn(watch_renders(engine.clone(), state.clone().into_inner()));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(shared.clone())
+                .route("/api/hello", web::get().to(hello))
+                .route("/api/items/{id}", web::get().to(item))
+                .route("/api/jobs/{job_id}/summary", web::get().to(job_summary))
+                .route("/api/runtime", web::get().to(runtime))
+                .service(
+                    web::scope(ENGINE_SCOPE)
+                        .app_data(web::PayloadConfig::new(max_body as usize))
+                        .configure(motionrender_web::configure(shared.get_ref().clone())),
+                )
+        })
+        .workers(2)
+        .shutdown_timeout(5)
+        .bind(&bind)
+        .with_context(|| format!("cannot listen on {bind}"))?;
+        eprintln!("embedded: serving on http://{bind} (render engine under {ENGINE_SCOPE})");
+        let served = server.run().await.context("the HTTP server failed");
+        engine.shutdown().await;
+        served
+    })
+}
+
+/// Which actix System this handler and the engine run in, and the
+/// process's threads (the engine starts no runtime of its own).
+async fn runtime(engine: web::Data<Engine>) -> HttpResponse {
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .map(|tasks| tasks.flatten().filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok()).map(|name| name.trim().to_owned()).collect())
+        .unwrap_or_default();
+    HttpResponse::Ok().json(json!({
+        "host_system": actix_web::rt::System::current().id(),
+        "engine_system": engine.system_id(),
+        "threads": threads,
+    }))
 }
 
 /// Follows every job through the engine handle (no HTTP): logs each event

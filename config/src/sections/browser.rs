@@ -20,6 +20,12 @@ pub struct BrowserConfig {
     /// Longest time the browser may take to start and load the page, in
     /// milliseconds (>= 1). Default: `30000`.
     pub launch_timeout_ms: u64,
+    /// Warm browsers the service keeps idle between jobs, so a job does not
+    /// wait for Chromium to start, in browsers (>= 0). Default: `1`.
+    pub min_idle: u32,
+    /// How long a browser beyond `min_idle` stays idle before it is closed,
+    /// in seconds (>= 1). Default: `300`.
+    pub idle_timeout_secs: u64,
 }
 
 impl BrowserConfig {
@@ -36,6 +42,8 @@ impl Default for BrowserConfig {
             executable: String::new(),
             frame_timeout_ms: 10_000,
             launch_timeout_ms: 30_000,
+            min_idle: 1,
+            idle_timeout_secs: 300,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::job::JobContext;
+use super::prepared::JobContext;
 use super::report::RenderError;
 use crate::media::{composite, Decoder, VideoFormat};
 use crate::plan::SegmentPlan;
@@ -18,7 +18,7 @@ const DECODED_AHEAD: usize = 8;
 
 /// What the media side of one segment did.
 #[derive(Debug)]
-pub(super) struct Composed {
+pub struct Composed {
     pub encoded: u64,
     pub sequencer: SequencerStats,
     pub seconds: f64,
@@ -26,7 +26,7 @@ pub(super) struct Composed {
 
 /// Composites and encodes segment `plan` into `out`. Stops with
 /// [`RenderError::Stopped`] as soon as the job or this attempt is aborted.
-pub(super) fn compose_segment(
+pub fn compose_segment(
     job: &JobContext,
     plan: &SegmentPlan,
     out: &Path,

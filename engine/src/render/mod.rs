@@ -1,22 +1,33 @@
 //! A whole render: video + scenario in, burned-in MP4 out.
 //!
-//! The job is cut into segments (`plan`), rendered in parallel on a pool of
-//! pages, each segment a browser side (seek, capture or reuse) feeding a
-//! bounded frame queue and a media side (decode, composite, encode) on its
-//! own thread; the segments are merged with the source's audio and the
-//! result must pass the QC gate.
+//! A render is prepared (`PreparedRender`: probe, encoder, segment plan,
+//! asset server), its segments rendered — each a browser side (seek, capture
+//! or reuse) feeding a bounded frame queue and a media side (decode,
+//! composite, encode) on its own thread — and finished: the segments merged
+//! with the source's audio, the result put through the QC gate.
+//! [`render_with`] drives the steps on a pool of pages of its own; the actor
+//! tree drives the same steps with its browser pool and encoders.
 
 mod compose;
 mod job;
 mod memory;
 mod overlay;
 mod page_slot;
+mod prepared;
+mod pressure;
 mod rasterize;
 mod report;
 mod segment;
 mod settings;
 
+pub use compose::{compose_segment, Composed};
 pub use job::{render, render_with};
+pub use memory::{chromium_bytes, descendants};
 pub use overlay::{decode_overlay, fade, OverlayImage};
+pub use page_slot::{LoadedPage, PageReport};
+pub use prepared::{JobContext, PreparedRender, SegmentsDone};
+pub use pressure::PressureGate;
+pub use rasterize::{rasterize_segment, Rasterized};
 pub use report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+pub use segment::{finish_segment, settle};
 pub use settings::{OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::job::JobContext;
+use super::prepared::JobContext;
 use super::overlay::{decode_overlay, fade};
 use super::report::{FrameCounts, RenderError, StageSeconds};
 use crate::browser::OverlayPage;
@@ -22,13 +22,13 @@ const MEMORY_PAUSE: Duration = Duration::from_millis(20);
 
 /// What the browser side of one segment did.
 #[derive(Debug, Default)]
-pub(super) struct Rasterized {
+pub struct Rasterized {
     pub counts: FrameCounts,
     pub stages: StageSeconds,
 }
 
 /// Seeks and captures the frames of `plan`, pushing one overlay per frame.
-pub(super) async fn rasterize_segment(
+pub async fn rasterize_segment(
     job: &JobContext,
     page: &OverlayPage,
     plan: &SegmentPlan,
@@ -102,13 +102,13 @@ pub(super) async fn rasterize_segment(
     Ok(done)
 }
 
-/// Pushes one frame, first pausing while the engine is above its memory
-/// high-water mark (and the queue still holds frames that will free memory).
+/// Pushes one frame, first pausing while the memory controller holds the
+/// gate closed (and the queue still holds frames that will free memory).
 /// A push that must wait for room runs off the async threads. Returns the
 /// seconds spent waiting.
 async fn push(job: &JobContext, producer: &FrameProducer, frame: OverlayFrame) -> Result<f64, RenderError> {
     let started = Instant::now();
-    while super::memory::engine_bytes() > job.settings.memory_high_water_bytes && producer.stats().depth() > 0 {
+    while job.pressure.is_closed() && producer.stats().depth() > 0 {
         if job.is_aborted() {
             return Err(RenderError::Stopped);
         }

@@ -128,6 +128,11 @@ pub struct RenderReport {
     pub retries: Vec<Retry>,
     pub stages: StageSeconds,
     pub peak_memory: PeakMemory,
+    /// Times the memory controller paused the producers.
+    pub backpressure_pauses: u64,
+    /// Browsers this render launched, and warm ones it reused from the pool.
+    pub browsers_launched: u32,
+    pub browsers_reused: u32,
     pub wall_seconds: f64,
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::compose::{compose_segment, Composed};
-use super::job::JobContext;
+use super::prepared::JobContext;
 use super::rasterize::{rasterize_segment, Rasterized};
 use super::report::{FinishedSegment, RenderError};
 use crate::browser::OverlayPage;
@@ -50,15 +50,24 @@ pub(super) async fn render_segment(
         .await
         .map_err(|_| RenderError::Stopped)?
         .map_err(|_| RenderError::Compositor { segment: plan.index, message: "its thread panicked".to_owned() })?;
-    let (rasterized, composed) = match (rasterized, composed) {
-        (Ok(r), Ok(c)) => (r, c),
-        // A producer stopped by a closed queue: the compositor's error is the cause.
-        (Err(RenderError::Stopped), Err(cause)) | (Ok(_), Err(cause)) | (Err(cause), _) => return Err(cause),
-    };
-    Ok(finish(&plan, rasterized, composed, &queue))
+    let (rasterized, composed) = settle(rasterized, composed)?;
+    Ok(finish_segment(&plan, rasterized, composed, &queue))
 }
 
-fn finish(plan: &SegmentPlan, rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> FinishedSegment {
+/// The outcome of a segment from those of its two sides: a producer stopped
+/// by a closed queue means the compositor's error is the cause.
+pub fn settle(
+    rasterized: Result<Rasterized, RenderError>,
+    composed: Result<Composed, RenderError>,
+) -> Result<(Rasterized, Composed), RenderError> {
+    match (rasterized, composed) {
+        (Ok(r), Ok(c)) => Ok((r, c)),
+        (Err(RenderError::Stopped), Err(cause)) | (Ok(_), Err(cause)) | (Err(cause), _) => Err(cause),
+    }
+}
+
+/// What a segment whose two sides succeeded reports.
+pub fn finish_segment(plan: &SegmentPlan, rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> FinishedSegment {
     let Rasterized { mut counts, mut stages } = rasterized;
     let stats = queue.stats();
     for reason in DropReason::ALL {

@@ -31,7 +31,7 @@ pub struct RenderRequest {
 /// What a service adds to a render: a way to cancel it, a folder where its
 /// segments outlive the process, the segments an earlier run finished, and a
 /// hook told of each segment as it finishes.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RenderControl {
     pub cancel: Arc<AtomicBool>,
     /// Where segments are written and kept; `None`: a scratch folder removed
@@ -41,6 +41,9 @@ pub struct RenderControl {
     /// the plan still has them and their files exist.
     pub finished: BTreeMap<u32, FinishedSegment>,
     pub on_segment: Option<SegmentHook>,
+    /// The gate an outside memory controller closes to pause producers;
+    /// `None`: the render watches the engine's memory itself.
+    pub pressure: Option<Arc<super::pressure::PressureGate>>,
 }
 
 /// Called with a segment's index when it is finished.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use motionrender_config::{parse_override, Config, Sources};
 
+mod log;
 mod render;
 mod serve;
 mod validate;
@@ -51,8 +52,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Migrate { file } => validate::migrate(&file),
-        Command::Render(args) => render::run(&args, &load_config(cli.config, &cli.overrides)?),
-        Command::Serve(args) => serve::run(load_config_with(cli.config, args.overrides(), &cli.overrides)?),
+        Command::Render(args) => {
+            let config = load_config(cli.config, &cli.overrides)?;
+            log::install(&config.log)?;
+            render::run(&args, &config)
+        }
+        Command::Serve(args) => {
+            let config = load_config_with(cli.config, args.overrides(), &cli.overrides)?;
+            log::install(&config.log)?;
+            serve::run(config)
+        }
         Command::Config { print } => {
             let config = load_config(cli.config, &cli.overrides)?;
             if print {

@@ -4,14 +4,17 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
 use motionrender_config::Config;
 use motionrender_config::{DropPolicy, EncoderChoice};
 use motionrender_engine::media::FrameRate;
-use motionrender_engine::render::{render, OutputShape, RenderRequest, RenderSettings};
+use motionrender_actors::browser_pool::{Close, PoolSettings};
+use motionrender_actors::{Counters, RenderActors};
+use motionrender_engine::render::{OutputShape, RenderControl, RenderRequest, RenderSettings};
 use motionrender_engine::scenario;
 
 #[derive(Debug, Args)]
@@ -134,7 +137,6 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
         plugin_dir: args.plugins.clone().or_else(|| config.paths.plugin_dir().map(PathBuf::from)),
         settings: settings(args, config)?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let started = Instant::now();
     let mut last_shown = Instant::now();
     let mut progress = move |done: u64, total: u64| {
@@ -147,7 +149,18 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
             let _ = std::io::stderr().flush();
         }
     };
-    let report = runtime.block_on(render(&request, &mut progress));
+    // The same render side of the actor tree a service runs: a browser pool
+    // with a page's worth of browsers per page, backpressure, encoders, merger.
+    let mut launch = request.settings.browser.clone();
+    launch.profile_parent.get_or_insert_with(|| request.work_dir.clone());
+    let pool = PoolSettings { capacity: request.settings.pages.max(1), min_idle: 0, idle_timeout: Duration::from_secs(60), launch };
+    let high_water = request.settings.memory_high_water_bytes;
+    let report = actix_web::rt::System::new().block_on(async move {
+        let actors = RenderActors::start(pool, high_water, Arc::new(Counters::default()));
+        let report = actors.render(&request, RenderControl::default(), &mut progress).await;
+        let _ = actors.pool.send(Close).await;
+        report
+    });
     eprintln!();
     let report = report.map_err(|error| anyhow::anyhow!("render of {} failed [{}]: {error}", args.video.display(), error.code()))?;
     let qc_path = qc_path(&args.out);

@@ -51,10 +51,11 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(root).with_context(|| format!("cannot create the input root {root}"))?;
     }
     let max_body = config.server.max_body_bytes;
-    let engine = Engine::start(EngineOptions { public_base_url: format!("http://{bind}"), config }).context("cannot start the engine")?;
-    let served = actix_web::rt::System::new().block_on({
-        let engine = engine.clone();
-        async move {
+    // One actix System runs the HTTP server and the engine's actor tree.
+    actix_web::rt::System::new().block_on(async move {
+        let engine = Engine::start(EngineOptions { public_base_url: format!("http://{bind}"), config }).await.context("cannot start the engine")?;
+        let served = {
+            let engine = engine.clone();
             let server = actix_web::HttpServer::new(move || {
                 actix_web::App::new()
                     .app_data(actix_web::web::PayloadConfig::new(max_body as usize))
@@ -64,11 +65,12 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             .shutdown_timeout(5)
             .bind(&bind)
             .with_context(|| format!("cannot listen on {bind}"))?;
+            tracing::info!(%bind, "serving");
             eprintln!("motionrender: serving on http://{bind}");
             server.run().await.context("the HTTP server failed")
-        }
-    });
-    engine.shutdown();
-    served?;
+        };
+        engine.shutdown().await;
+        served
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -76,7 +76,7 @@ pub fn status_view(job: &JobRecord) -> serde_json::Value {
 }
 
 pub async fn cancel(engine: web::Data<Engine>, job_id: web::Path<String>) -> HttpResponse {
-    match engine.cancel(&job_id) {
+    match engine.cancel(&job_id).await {
         Ok(true) => HttpResponse::Ok().json(json!({ "success": true, "message": format!("job {job_id} cancelled") })),
         Ok(false) => HttpResponse::Ok().json(json!({ "success": false, "message": format!("job {job_id} has already finished") })),
         Err(error) => error_response(&engine, &error),

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use actix_web::{web, HttpResponse};
 use motionrender_actors::job::JobStatus;
-use motionrender_actors::Engine;
+use motionrender_actors::{Counters, Engine};
 use motionrender_engine::browser::{find_executable, page_dir};
 use motionrender_engine::media::nvenc_status;
 use serde_json::json;
@@ -14,6 +14,7 @@ use serde_json::json;
 pub async fn health(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
     let nvenc = web::block(nvenc_status).await.ok();
+    let browsers = engine.browsers().await;
     let browser = find_executable();
     HttpResponse::Ok().json(json!({
         "status": if engine.is_accepting() { "healthy" } else { "draining" },
@@ -24,6 +25,8 @@ pub async fn health(engine: web::Data<Engine>) -> HttpResponse {
             "available": browser.is_ok(),
             "reason": browser.err().map(|e| e.to_string()),
             "pages_per_job": engine.config().browser.pool_size,
+            "warm": browsers.idle,
+            "alive": browsers.alive,
         },
         "encoders": {
             "nvenc": { "available": nvenc.as_ref().is_some_and(|s| s.usable), "reason": nvenc.as_ref().map(|s| s.reason.clone()) },
@@ -76,8 +79,7 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
 
 pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
-    let jobs = engine.jobs().unwrap_or_default();
-    let count = |status: JobStatus| jobs.iter().filter(|job| job.status == status).count();
+    let count = |status: JobStatus| engine.count(status);
     HttpResponse::Ok().json(json!({
         "pending_jobs": waiting,
         "processing_jobs": running,
@@ -93,13 +95,34 @@ pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
 }
 
 pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
-    let jobs = engine.jobs().unwrap_or_default();
     let counters = engine.counters();
+    let browsers = engine.browsers().await;
     let mut text = String::new();
     let _ = writeln!(text, "# HELP motionrender_jobs Jobs by state.\n# TYPE motionrender_jobs gauge");
-    for status in [JobStatus::Queued, JobStatus::Processing, JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled] {
-        let n = jobs.iter().filter(|job| job.status == status).count();
-        let _ = writeln!(text, "motionrender_jobs{{state=\"{}\"}} {n}", status.as_str());
+    for status in JobStatus::ALL {
+        let _ = writeln!(text, "motionrender_jobs{{state=\"{}\"}} {}", status.as_str(), engine.count(status));
+    }
+    let _ = writeln!(text, "# HELP motionrender_job_panics_total Jobs whose work panicked (failed with INTERNAL_ERROR).\n# TYPE motionrender_job_panics_total counter");
+    let _ = writeln!(text, "motionrender_job_panics_total {}", Counters::get(&counters.job_panics));
+    let _ = writeln!(text, "# HELP motionrender_job_failures_total Failed jobs by error code.\n# TYPE motionrender_job_failures_total counter");
+    for (code, n) in counters.failures() {
+        let _ = writeln!(text, "motionrender_job_failures_total{{code=\"{code}\"}} {n}");
+    }
+    let _ = writeln!(text, "# HELP motionrender_browsers Browsers of the warm pool.\n# TYPE motionrender_browsers gauge");
+    let _ = writeln!(text, "motionrender_browsers{{state=\"alive\"}} {}", browsers.alive);
+    let _ = writeln!(text, "motionrender_browsers{{state=\"idle\"}} {}", browsers.idle);
+    let _ = writeln!(text, "# HELP motionrender_browser_leases_total Browsers leased to pages, by whether they were launched or warm.\n# TYPE motionrender_browser_leases_total counter");
+    let _ = writeln!(text, "motionrender_browser_leases_total{{browser=\"launched\"}} {}", Counters::get(&counters.browsers_launched));
+    let _ = writeln!(text, "motionrender_browser_leases_total{{browser=\"reused\"}} {}", Counters::get(&counters.browsers_reused));
+    let _ = writeln!(text, "# HELP motionrender_browsers_replaced_total Browsers that crashed or failed a health check.\n# TYPE motionrender_browsers_replaced_total counter");
+    let _ = writeln!(text, "motionrender_browsers_replaced_total {}", Counters::get(&counters.browsers_replaced));
+    let _ = writeln!(text, "# HELP motionrender_backpressure_pauses_total Times producers were paused for memory.\n# TYPE motionrender_backpressure_pauses_total counter");
+    let _ = writeln!(text, "motionrender_backpressure_pauses_total {}", Counters::get(&counters.backpressure_pauses));
+    let _ = writeln!(text, "# HELP motionrender_pool_shrinks_total Times the browser pool was shrunk for memory.\n# TYPE motionrender_pool_shrinks_total counter");
+    let _ = writeln!(text, "motionrender_pool_shrinks_total {}", Counters::get(&counters.pool_shrinks));
+    let _ = writeln!(text, "# HELP motionrender_actor_restarts_total Actor restarts by actor.\n# TYPE motionrender_actor_restarts_total counter");
+    for (actor, n) in counters.restarts() {
+        let _ = writeln!(text, "motionrender_actor_restarts_total{{actor=\"{actor}\"}} {n}");
     }
     let _ = writeln!(text, "# HELP motionrender_frames_total Frames of finished renders by origin.\n# TYPE motionrender_frames_total counter");
     for (kind, counter) in [

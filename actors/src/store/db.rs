@@ -1,6 +1,7 @@
-//! The durable store: an embedded redb file under the data directory that
-//! keeps jobs, their finished segments and their undelivered callback events,
-//! so a restart (even after `kill -9`) resumes where the process stopped.
+//! The redb file under the data directory that keeps jobs, their requests
+//! (stored once, apart from the records that change), their finished
+//! segments and their undelivered callback events, so a restart (even after
+//! `kill -9`) resumes where the process stopped. Only the store actor opens it.
 //!
 //! Values are JSON. Keys: a job's id; `<job id>/<segment index, 6 digits>`;
 //! `<job id>/<event sequence, 12 digits>` (so a prefix range is one job's
@@ -12,8 +13,10 @@ use motionrender_engine::render::FinishedSegment;
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use crate::job::JobRecord;
+use crate::engine::events;
+use crate::job::{IllegalTransition, JobChange, JobRecord, RenderJobRequest};
 
+const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments");
 const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
@@ -26,6 +29,12 @@ pub enum StoreError {
     Database(String),
     #[error("job store holds an unreadable record {key}: {message}")]
     Corrupt { key: String, message: String },
+    #[error("no job {0}")]
+    NoJob(String),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("the job store is not running: {0}")]
+    Stopped(String),
 }
 
 impl StoreError {
@@ -44,13 +53,13 @@ pub struct OutboxEvent {
     pub payload: serde_json::Value,
 }
 
-/// The store. Every write is one committed transaction.
+/// The database. Every write is one committed transaction.
 #[derive(Debug)]
-pub struct Store {
-    db: Database,
+pub struct Db {
+    db: Option<Database>,
 }
 
-impl Store {
+impl Db {
     /// Opens (or creates) the store file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open_error = |message: String| StoreError::Open { path: path.display().to_string(), message };
@@ -59,16 +68,27 @@ impl Store {
         }
         let db = Database::create(path).map_err(|e| open_error(e.to_string()))?;
         let txn = db.begin_write().map_err(StoreError::db)?;
-        for table in [JOBS, SEGMENTS, OUTBOX] {
+        for table in [JOBS, REQUESTS, SEGMENTS, OUTBOX] {
             txn.open_table(table).map_err(StoreError::db)?;
         }
         txn.commit().map_err(StoreError::db)?;
-        Ok(Self { db })
+        Ok(Self { db: Some(db) })
     }
 
-    /// Inserts `job` unless a job with its id exists; returns the existing one then.
-    pub fn insert_job(&self, job: &JobRecord) -> Result<Option<JobRecord>, StoreError> {
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+    /// A database that answers every call with an error (the store's thread
+    /// was restarted without one).
+    pub fn unavailable() -> Self {
+        Self { db: None }
+    }
+
+    fn db(&self) -> Result<&Database, StoreError> {
+        self.db.as_ref().ok_or_else(|| StoreError::Stopped("the database was not handed to the store's thread".into()))
+    }
+
+    /// Inserts `job` and its request unless a job with its id exists;
+    /// returns the existing one then.
+    pub fn insert_job(&self, job: &JobRecord, request: &RenderJobRequest) -> Result<Option<JobRecord>, StoreError> {
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
         let existing = {
             let mut table = txn.open_table(JOBS).map_err(StoreError::db)?;
             let existing = match table.get(job.job_id.as_str()).map_err(StoreError::db)? {
@@ -77,6 +97,8 @@ impl Store {
             };
             if existing.is_none() {
                 table.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
+                let mut requests = txn.open_table(REQUESTS).map_err(StoreError::db)?;
+                requests.insert(job.job_id.as_str(), encode(request).as_slice()).map_err(StoreError::db)?;
             }
             existing
         };
@@ -84,13 +106,48 @@ impl Store {
         Ok(existing)
     }
 
-    /// Writes `job` over its earlier record.
-    pub fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
-        self.write(JOBS, &job.job_id, &encode(job))
+    /// Applies `change` to the stored job and, when the job has a callback
+    /// URL, appends the event that announces it to the outbox — in one
+    /// transaction, so the change and its event are written together or not
+    /// at all and every event gets its own sequence number.
+    pub fn apply(&self, job_id: &str, change: &JobChange) -> Result<(JobRecord, Option<OutboxEvent>), StoreError> {
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
+        let applied = {
+            let mut jobs = txn.open_table(JOBS).map_err(StoreError::db)?;
+            let mut job: JobRecord = match jobs.get(job_id).map_err(StoreError::db)? {
+                Some(bytes) => decode(job_id, bytes.value())?,
+                None => return Err(StoreError::NoJob(job_id.to_owned())),
+            };
+            job.apply(change)?;
+            let event = match job.callback_url.clone() {
+                Some(url) => {
+                    let seq = job.next_event_seq;
+                    job.next_event_seq += 1;
+                    let event = OutboxEvent { job_id: job_id.to_owned(), seq, event_id: format!("{job_id}:{seq}"), callback_url: url, payload: events::payload(&job) };
+                    let mut outbox = txn.open_table(OUTBOX).map_err(StoreError::db)?;
+                    outbox.insert(event_key(job_id, seq).as_str(), encode(&event).as_slice()).map_err(StoreError::db)?;
+                    Some(event)
+                }
+                None => None,
+            };
+            jobs.insert(job_id, encode(&job).as_slice()).map_err(StoreError::db)?;
+            (job, event)
+        };
+        txn.commit().map_err(StoreError::db)?;
+        Ok(applied)
     }
 
+    /// The request a job was submitted with.
+    pub fn request(&self, id: &str) -> Result<Option<RenderJobRequest>, StoreError> {
+        let txn = self.db()?.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(REQUESTS).map_err(StoreError::db)?;
+        let value = table.get(id).map_err(StoreError::db)?;
+        value.map(|bytes| decode(id, bytes.value())).transpose()
+    }
+
+    #[cfg(test)]
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
-        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let txn = self.db()?.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(JOBS).map_err(StoreError::db)?;
         let value = table.get(id).map_err(StoreError::db)?;
         value.map(|bytes| decode(id, bytes.value())).transpose()
@@ -120,29 +177,6 @@ impl Store {
         self.remove_prefix(SEGMENTS, &format!("{job_id}/"))
     }
 
-    /// Appends an event to the job's outbox and saves the job (whose
-    /// `next_event_seq` is advanced) in the same transaction.
-    pub fn push_event(&self, job: &mut JobRecord, callback_url: &str, payload: serde_json::Value) -> Result<OutboxEvent, StoreError> {
-        let seq = job.next_event_seq;
-        job.next_event_seq += 1;
-        let event = OutboxEvent {
-            job_id: job.job_id.clone(),
-            seq,
-            event_id: format!("{}:{seq}", job.job_id),
-            callback_url: callback_url.to_owned(),
-            payload,
-        };
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
-        {
-            let mut outbox = txn.open_table(OUTBOX).map_err(StoreError::db)?;
-            outbox.insert(event_key(&job.job_id, seq).as_str(), encode(&event).as_slice()).map_err(StoreError::db)?;
-            let mut jobs = txn.open_table(JOBS).map_err(StoreError::db)?;
-            jobs.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
-        }
-        txn.commit().map_err(StoreError::db)?;
-        Ok(event)
-    }
-
     /// Undelivered events, per job in order (all jobs when `job_id` is empty).
     pub fn pending_events(&self, job_id: &str) -> Result<Vec<OutboxEvent>, StoreError> {
         let prefix = if job_id.is_empty() { String::new() } else { format!("{job_id}/") };
@@ -151,7 +185,7 @@ impl Store {
 
     /// Removes a delivered event.
     pub fn delivered(&self, event: &OutboxEvent) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
         {
             let mut table = txn.open_table(OUTBOX).map_err(StoreError::db)?;
             table.remove(event_key(&event.job_id, event.seq).as_str()).map_err(StoreError::db)?;
@@ -160,7 +194,7 @@ impl Store {
     }
 
     fn write(&self, table: TableDefinition<&str, &[u8]>, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
         {
             let mut table = txn.open_table(table).map_err(StoreError::db)?;
             table.insert(key, value).map_err(StoreError::db)?;
@@ -169,7 +203,7 @@ impl Store {
     }
 
     fn scan<T: for<'de> Deserialize<'de>>(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<Vec<(String, T)>, StoreError> {
-        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let txn = self.db()?.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(table).map_err(StoreError::db)?;
         let mut rows = Vec::new();
         for row in table.range(prefix..).map_err(StoreError::db)? {
@@ -186,7 +220,7 @@ impl Store {
 
     fn remove_prefix(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<(), StoreError> {
         let keys: Vec<String> = self.scan::<serde_json::Value>(table, prefix)?.into_iter().map(|(key, _)| key).collect();
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
         {
             let mut table = txn.open_table(table).map_err(StoreError::db)?;
             for key in &keys {
@@ -220,30 +254,37 @@ mod tests {
         serde_json::from_value(serde_json::json!({ "videoUrl": video, "scenario": { "version": "2.0" } })).unwrap()
     }
 
+    fn queued(id: &str) -> JobRecord {
+        JobRecord::queued(id.into(), format!("{id}.mp4"), Some("http://127.0.0.1:9/cb".into()), "digest".into())
+    }
+
     #[test]
     fn jobs_segments_and_events_survive_reopening_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.redb");
         {
-            let store = Store::open(&path).unwrap();
-            let mut job = JobRecord::queued("a".into(), "a.mp4".into(), request("in.mp4"));
-            assert!(store.insert_job(&job).unwrap().is_none());
-            assert!(store.insert_job(&job).unwrap().is_some(), "a second insert returns the first");
+            let store = Db::open(&path).unwrap();
+            let job = queued("a");
+            assert!(store.insert_job(&job, &request("in.mp4")).unwrap().is_none());
+            assert!(store.insert_job(&job, &request("other.mp4")).unwrap().is_some(), "a second insert returns the first");
             // "a/…" keys must not be mixed with those of a job named "ab".
-            let other = JobRecord::queued("ab".into(), "ab.mp4".into(), request("in.mp4"));
-            store.insert_job(&other).unwrap();
-            for seq in 0..12 {
-                store.push_event(&mut job, "http://127.0.0.1:9/cb", serde_json::json!({ "n": seq })).unwrap();
+            store.insert_job(&queued("ab"), &request("in.mp4")).unwrap();
+            store.apply("a", &JobChange::Start).unwrap();
+            for n in 0..11 {
+                store.apply("a", &JobChange::Progress { progress: f64::from(n), metrics: serde_json::json!({}) }).unwrap();
             }
-            let mut other = other;
-            store.push_event(&mut other, "http://127.0.0.1:9/cb", serde_json::json!({ "n": 99 })).unwrap();
+            store.apply("ab", &JobChange::Cancel).unwrap();
+            let refused = store.apply("ab", &JobChange::Start).unwrap_err();
+            assert!(matches!(refused, StoreError::Illegal(_)), "{refused}");
             let segment = FinishedSegment { first_frame: 0, frame_count: 10, counts: Default::default(), stages: Default::default(), encoded: 10 };
             store.put_segment("a", 2, &segment).unwrap();
             store.put_segment("a", 10, &segment).unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = Db::open(&path).unwrap();
         let job = store.job("a").unwrap().unwrap();
         assert_eq!(job.next_event_seq, 12);
+        assert_eq!(store.request("a").unwrap().unwrap().video_url, "in.mp4", "the first request is kept");
+        assert_eq!(store.job("ab").unwrap().unwrap().next_event_seq, 1, "a refused change announces nothing");
         let events = store.pending_events("a").unwrap();
         let order: Vec<u64> = events.iter().map(|e| e.seq).collect();
         assert_eq!(order, (0..12).collect::<Vec<_>>(), "events come back in sequence order, one job only");

@@ -1,0 +1,200 @@
+//! DropPolicy / Backpressure: owns every segment's frame queue — made here
+//! with the job's bounds and drop policy (`block`, `drop_newest`,
+//! `drop_oldest`) — and the controller that watches those queues' fill and
+//! the memory of the engine, its browsers and the system (through
+//! `sysinfo`). Above the high-water mark it closes the producers' gate (they
+//! pause while the queue still holds frames) and asks the browser pool to
+//! shrink; below it, it opens the gate again. Every decision is counted
+//! (metrics) and reaches the job's QC report.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use motionrender_config::DropPolicy;
+use motionrender_engine::queue::{FrameQueue, QueueCapacity};
+use motionrender_engine::render::PressureGate;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate};
+
+type System = sysinfo::System;
+
+use crate::browser_pool::{BrowserPool, Shrink};
+use crate::counters::Counters;
+
+const MAILBOX: usize = 256;
+/// How often memory and queue fill are read.
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the controller reads and decides, for readers outside the actor.
+#[derive(Debug, Default)]
+pub struct PressureReadings {
+    pub engine_bytes: AtomicU64,
+    pub chromium_bytes: AtomicU64,
+    pub system_available_bytes: AtomicU64,
+    /// Overlays waiting in all open queues.
+    pub queued_frames: AtomicU64,
+}
+
+impl PressureReadings {
+    pub fn chromium(&self) -> u64 {
+        self.chromium_bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// The controller actor.
+pub struct Backpressure {
+    gate: Arc<PressureGate>,
+    readings: Arc<PressureReadings>,
+    /// The engine's resident memory above which producers pause.
+    high_water_bytes: u64,
+    /// System memory that must stay available, else producers pause too.
+    system_reserve_bytes: u64,
+    queues: Vec<FrameQueue>,
+    pool: Option<Addr<BrowserPool>>,
+    counters: Arc<Counters>,
+    /// Read on a blocking thread, one reading at a time.
+    system: Option<Arc<parking_lot::Mutex<System>>>,
+    reading: bool,
+}
+
+/// One reading of memory.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    engine: u64,
+    chromium: u64,
+    available: u64,
+}
+
+impl std::fmt::Debug for Backpressure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backpressure").field("high_water_bytes", &self.high_water_bytes).field("queues", &self.queues.len()).finish()
+    }
+}
+
+impl Backpressure {
+    pub fn new(gate: Arc<PressureGate>, readings: Arc<PressureReadings>, high_water_bytes: u64, pool: Option<Addr<BrowserPool>>, counters: Arc<Counters>) -> Self {
+        Self {
+            gate,
+            readings,
+            high_water_bytes,
+            system_reserve_bytes: 256 * 1024 * 1024,
+            queues: Vec::new(),
+            pool,
+            counters,
+            system: match sysinfo::System::new() {
+                Ok(system) => Some(Arc::new(parking_lot::Mutex::new(system))),
+                Err(error) => {
+                    tracing::error!(%error, "cannot read memory (sysinfo); producers are never paused");
+                    None
+                }
+            },
+            reading: false,
+        }
+    }
+
+    /// Starts a reading off the actor's thread (it scans /proc).
+    fn sample(&mut self, ctx: &mut Context<Self>) {
+        let Some(system) = self.system.clone() else { return };
+        if self.reading {
+            return;
+        }
+        self.reading = true;
+        let read = tokio::task::spawn_blocking(move || read(&mut system.lock()));
+        ctx.spawn(read.into_actor(self).map(|reading, controller, _| {
+            controller.reading = false;
+            if let Ok(reading) = reading {
+                controller.decide(reading);
+            }
+        }));
+    }
+
+    fn decide(&mut self, Reading { engine, chromium, available }: Reading) {
+        self.queues.retain(|queue| !queue.is_closed());
+        let queued: u64 = self.queues.iter().map(|queue| queue.stats().depth()).sum();
+        let readings = &self.readings;
+        readings.engine_bytes.store(engine, Ordering::Relaxed);
+        readings.chromium_bytes.store(chromium, Ordering::Relaxed);
+        readings.system_available_bytes.store(available, Ordering::Relaxed);
+        readings.queued_frames.store(queued, Ordering::Relaxed);
+
+        let short = engine > self.high_water_bytes || (available > 0 && available < self.system_reserve_bytes);
+        if self.gate.set_closed(short) {
+            if short {
+                Counters::add(&self.counters.backpressure_pauses, 1);
+                tracing::warn!(engine_bytes = engine, available_bytes = available, queued_frames = queued, "memory short: producers paused");
+                if let Some(pool) = &self.pool {
+                    let _ = pool.try_send(Shrink);
+                }
+            } else {
+                tracing::info!(engine_bytes = engine, "memory back under the high-water mark: producers resume");
+            }
+        }
+    }
+}
+
+/// Reads the engine's, its browsers' and the system's memory.
+fn read(system: &mut System) -> Reading {
+    system.refresh_memory();
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_memory());
+    let own = Pid::from_u32(std::process::id());
+    let engine = system.process(own).map_or(0, |p| p.memory());
+    let chromium = system
+        .processes()
+        .values()
+        .filter(|process| {
+            let name = process.name().to_string_lossy();
+            (name.contains("chrom") || name.contains("headless")) && descends_from(system, process.pid(), own)
+        })
+        .map(|process| process.memory())
+        .sum();
+    Reading { engine, chromium, available: system.available_memory() }
+}
+
+/// Whether `pid` has `root` among its ancestors.
+fn descends_from(system: &System, pid: Pid, root: Pid) -> bool {
+    let mut at = system.process(pid).and_then(|p| p.parent());
+    for _ in 0..64 {
+        match at {
+            Some(parent) if parent == root => return true,
+            Some(parent) => at = system.process(parent).and_then(|p| p.parent()),
+            None => return false,
+        }
+    }
+    false
+}
+
+impl Actor for Backpressure {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.run_interval(TICK, |controller, ctx| controller.sample(ctx));
+    }
+}
+
+impl actix::Supervised for Backpressure {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.counters.restarted("backpressure");
+        self.reading = false;
+        self.gate.set_closed(false);
+    }
+}
+
+/// A new frame queue for one segment, with the job's bounds and policy.
+#[derive(Debug, Message)]
+#[rtype(result = "FrameQueue")]
+pub struct OpenQueue {
+    pub capacity: QueueCapacity,
+    pub policy: DropPolicy,
+}
+
+impl Handler<OpenQueue> for Backpressure {
+    type Result = MessageResult<OpenQueue>;
+
+    fn handle(&mut self, OpenQueue { capacity, policy }: OpenQueue, _: &mut Self::Context) -> Self::Result {
+        let queue = FrameQueue::new(capacity, policy);
+        self.queues.push(queue.clone());
+        MessageResult(queue)
+    }
+}
