@@ -88,12 +88,13 @@ fn misbehave(stream: TcpStream) {
 }
 
 /// Server-sent events of `url` as `(id, data)`, read until `done` holds for
-/// an event's data (or the stream ends).
-pub fn read_events(url: &str, headers: &[(&str, &str)], done: impl Fn(&Value) -> bool) -> Vec<(String, Value)> {
+/// an event's data (or the stream ends); panics after `limit`.
+pub fn read_events(url: &str, headers: &[(&str, &str)], limit: Duration, done: impl Fn(&Value) -> bool) -> Vec<(String, Value)> {
+    let deadline = std::time::Instant::now() + limit;
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut head = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -113,6 +114,8 @@ pub fn read_events(url: &str, headers: &[(&str, &str)], done: impl Fn(&Value) ->
     // The body is chunked; events end with a blank line.
     let (mut text, mut events) = (String::new(), Vec::new());
     loop {
+        let seen: Vec<&Value> = events.iter().map(|(_, data)| data).collect();
+        assert!(std::time::Instant::now() < deadline, "the event stream did not get there within {limit:?}; events {seen:?}");
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return events;

@@ -27,7 +27,7 @@ fn the_bearer_scheme_matches_in_any_case_and_every_event_carries_its_event_id() 
     assert_error_body(&wrong.json(), "UNAUTHORIZED");
 
     let upper = format!("BEARER {TOKEN}");
-    let events = read_events(&server.url("/api/render/sse-1/events"), &[("Authorization", &upper)], |event| event["status"] == "completed" || event["status"] == "failed");
+    let events = read_events(&server.url("/api/render/sse-1/events"), &[("Authorization", &upper)], Duration::from_secs(180), |event| event["status"] == "completed" || event["status"] == "failed");
     let statuses: Vec<&str> = events.iter().filter_map(|(_, data)| data["status"].as_str()).collect();
     assert_eq!(statuses.last(), Some(&"completed"), "{statuses:?}");
     assert!(events.len() >= 3, "too few events: {statuses:?}");
