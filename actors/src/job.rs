@@ -27,7 +27,7 @@ pub use request::{RenderJobRequest, RenderOptions};
 use crate::counters::Counters;
 use crate::engine::{events, input, options, ApiError, JobEvent, Shared};
 use crate::notifier::Deliver;
-use crate::panic_guard::catching;
+use crate::panic_guard::{catching, fault_at};
 use crate::store::StoreError;
 use crate::supervisor::{JobEnded, Supervisor};
 
@@ -372,7 +372,11 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
     };
     let started = Instant::now();
     let mut last = Instant::now();
+    let fault = format!("job_panic:{job_id}");
     let mut progress = move |done: u64, total: u64| {
+        if done > 0 && fault_at(&fault) {
+            panic!("injected fault: {fault}");
+        }
         if last.elapsed() < PROGRESS_EVERY && done < total {
             return;
         }
