@@ -56,7 +56,7 @@ fn a_warm_pool_serves_the_next_job_and_replaces_browsers_killed_between_jobs() {
 #[test]
 fn a_panic_in_a_jobs_work_fails_that_job_frees_its_slot_and_the_next_job_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with_env(dir.path(), &["segments.seconds=2", "server.max_running_jobs=1"], &[("MOTIONRENDER_FAULT", "job_panic:boom")]);
+    let server = Server::start_with_env(dir.path(), &["segments.seconds=2", "server.max_running_jobs=1"], &[("MR_TEST_FAULT", "job_panic:boom")]);
     let clip = server.input_clip("clip.mp4", 6.0, 320, 180);
     assert_eq!(server.submit(&json!({ "jobId": "boom", "videoUrl": clip, "scenario": scenario("busy_captions.json") })).status, 202);
     let failed = wait_finished(&server, "boom");
