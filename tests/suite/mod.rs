@@ -16,3 +16,4 @@ mod service_load;
 mod service_requests;
 mod service_s3;
 mod service_support;
+mod tune;

@@ -25,7 +25,7 @@ pub use error::TuneError;
 pub use machine::MachineInfo;
 pub use metrics::{add_queue_stats, add_sequencer_stats, LatencySummary, PeakMemoryMb, RunMetrics, RunRecorder, RunTotals};
 pub use point_config::{point_config, point_settings, point_toml};
-pub use point_summary::{metric, Better, Metric, MetricSummary, PointSummary, METRICS};
+pub use point_summary::{metric, Better, Metric, MetricSummary, PointSummary, METRICS, OUTLIER_METRICS};
 pub use recommend::{recommend, Recommendation, TargetCheck};
 pub use record::{new_run_dir, read_record, read_results, RunLine, SweepRecord, POINTS, RECOMMENDATION, RECORD, RESULTS, SUMMARY, SUMMARY_HTML};
 pub use simulate::run_synthetic;

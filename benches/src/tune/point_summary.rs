@@ -44,6 +44,9 @@ pub const METRICS: &[Metric] = &[
     Metric { name: "peak_memory_mb", better: Better::Lower, value: |m| Some(m.peak_memory_mb.total()) },
 ];
 
+/// The metrics whose outliers mark a run as one in `points.csv` and the summary.
+pub const OUTLIER_METRICS: [&str; 4] = ["drop_rate", "p99_latency_ms", "throughput_fps", "render_time_factor"];
+
 /// The metric named `name`.
 pub fn metric(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.name == name)
@@ -86,9 +89,9 @@ impl PointSummary {
         self.metrics.get(name).map(|m| m.median)
     }
 
-    /// Runs that are an outlier in any metric.
+    /// Runs that are an outlier in any of [`OUTLIER_METRICS`].
     pub fn outlier_runs(&self) -> Vec<usize> {
-        let mut runs: Vec<usize> = self.metrics.values().flat_map(|m| m.outlier_runs.iter().copied()).collect();
+        let mut runs: Vec<usize> = OUTLIER_METRICS.iter().filter_map(|name| self.metrics.get(*name)).flat_map(|m| m.outlier_runs.iter().copied()).collect();
         runs.sort_unstable();
         runs.dedup();
         runs

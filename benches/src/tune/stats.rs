@@ -24,19 +24,22 @@ pub fn mad(values: &[f64]) -> f64 {
 pub const OUTLIER_Z: f64 = 3.5;
 
 /// The indices of `values` whose modified z-score, 0.6745 × (x − median) / MAD,
-/// exceeds [`OUTLIER_Z`]. With a MAD of zero, any value off the median is one.
+/// exceeds [`OUTLIER_Z`]. When more than half the values are equal (a MAD
+/// of zero) the spread is 1.2533 × the mean absolute deviation instead;
+/// when every value is equal there is no outlier.
 pub fn outliers(values: &[f64]) -> Vec<usize> {
     let center = median(values);
     let spread = mad(values);
-    values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| {
-            let off = (*v - center).abs();
-            if spread > 0.0 { 0.6745 * off / spread > OUTLIER_Z } else { off > 1e-12 * center.abs().max(1.0) }
-        })
-        .map(|(i, _)| i)
-        .collect()
+    let score: Box<dyn Fn(f64) -> f64> = if spread > 0.0 {
+        Box::new(move |off| 0.6745 * off / spread)
+    } else {
+        let mean_deviation = values.iter().map(|v| (v - center).abs()).sum::<f64>() / values.len().max(1) as f64;
+        if mean_deviation == 0.0 {
+            return Vec::new();
+        }
+        Box::new(move |off| off / (1.253_314 * mean_deviation))
+    };
+    values.iter().enumerate().filter(|(_, v)| score((*v - center).abs()) > OUTLIER_Z).map(|(i, _)| i).collect()
 }
 
 /// The two-sided p-value of the Mann-Whitney U test that `a` and `b` come
@@ -126,6 +129,10 @@ mod tests {
         assert_eq!(mad(&[1.0, 2.0, 3.0, 4.0, 100.0]), 1.0);
         assert_eq!(outliers(&[10.0, 10.2, 9.9, 10.1, 30.0]), vec![4]);
         assert!(outliers(&[5.0, 5.0, 5.0]).is_empty());
+        // A MAD of zero: the one value off a run of equal ones is the outlier.
+        assert_eq!(outliers(&[5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 50.0]), vec![9]);
+        assert_eq!(outliers(&[5.0, 5.0, 5.1, 5.0, 5.0]), vec![2]);
+        assert!(outliers(&[5.0, 5.0, 5.0, 6.0, 6.0, 6.0]).is_empty());
     }
 
     #[test]

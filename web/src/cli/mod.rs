@@ -8,6 +8,7 @@ use motionrender_config::{parse_override, Config, Sources};
 
 mod render;
 mod serve;
+mod tune;
 mod validate;
 
 /// Burns MotionText animated subtitles into videos.
@@ -38,6 +39,9 @@ enum Command {
     Render(render::RenderArgs),
     /// Serve the HTTP API (see API.md) with a durable job store.
     Serve(serve::ServeArgs),
+    /// Sweep frame-queue settings on synthetic or real runs and recommend
+    /// a configuration (`tune SWEEP.toml`), or compare two sweeps (`tune compare A B`).
+    Tune(tune::TuneArgs),
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
@@ -52,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Migrate { file } => validate::migrate(&file),
         Command::Render(args) => render::run(&args, &load_config(cli.config, &cli.overrides)?),
+        Command::Tune(args) => tune::run(&args, &load_config(cli.config, &cli.overrides)?),
         Command::Serve(args) => serve::run(load_config_with(cli.config, args.overrides(), &cli.overrides)?),
         Command::Config { print } => {
             let config = load_config(cli.config, &cli.overrides)?;
