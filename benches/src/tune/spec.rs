@@ -222,6 +222,12 @@ impl SweepSpec {
         for (key, value) in overrides {
             set_key(&mut table, key, value.clone()).map_err(spec_error)?;
         }
+        // `--deadline none` over a file's deadline: its budget no longer applies.
+        if let Some(deadline) = table.get_mut("deadline").and_then(toml::Value::as_table_mut) {
+            if deadline.get("mode").and_then(toml::Value::as_str) == Some("none") && overrides.iter().any(|(k, _)| k == "deadline.mode") {
+                deadline.remove("latency_budget_ms");
+            }
+        }
         let spec: SweepSpec = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|error| {
             let path = error.path().to_string();
             let message = error.into_inner().to_string();
