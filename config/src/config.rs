@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sections::{
     BrowserConfig, CallbacksConfig, EncoderConfig, LogConfig, MemoryConfig, PathsConfig,
-    QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig,
+    QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig,
 };
 
 /// The effective configuration of motionrender. Build it with
@@ -32,8 +32,11 @@ pub struct Config {
     pub s3: S3Config,
     /// `[server]`: the HTTP render service.
     pub server: ServerConfig,
-    /// `[url_policy]`: which video and callback URLs may be used.
+    /// `[url_policy]`: which video and callback URLs may be used, and how
+    /// much may be fetched from them.
     pub url_policy: UrlPolicyConfig,
+    /// `[limits]`: how much one render request may carry.
+    pub limits: LimitsConfig,
     /// `[log]`: log output.
     pub log: LogConfig,
 }

@@ -129,6 +129,9 @@ const RULES: &[Rule] = &[
     Rule::new("callbacks.timeout_ms", "an integer >= 1", |c| {
         c.callbacks.timeout_ms >= 1
     }),
+    Rule::new("callbacks.connect_timeout_ms", "an integer >= 1", |c| {
+        c.callbacks.connect_timeout_ms >= 1
+    }),
     Rule::new("s3.region", "a non-empty region name", |c| {
         !c.s3.region.is_empty()
     }),
@@ -185,6 +188,11 @@ const RULES: &[Rule] = &[
         c.server.max_running_jobs >= 1
     }),
     Rule::new(
+        "server.allowed_hosts",
+        "an array of host names without port (or \"*\" for any host)",
+        |c| c.server.allowed_hosts.iter().all(|host| (is_host(host) && !host.contains(':')) || is_ipv6(host)),
+    ),
+    Rule::new(
         "url_policy.allow_hosts",
         "an array of host names (no scheme, path or spaces)",
         |c| c.url_policy.allow_hosts.iter().all(|host| is_host(host)),
@@ -194,6 +202,32 @@ const RULES: &[Rule] = &[
         "an array of host names (no scheme, path or spaces)",
         |c| c.url_policy.deny_hosts.iter().all(|host| is_host(host)),
     ),
+    Rule::new("url_policy.connect_timeout_ms", "an integer >= 1", |c| {
+        c.url_policy.connect_timeout_ms >= 1
+    }),
+    Rule::new("url_policy.download_timeout_secs", "an integer >= 1", |c| {
+        c.url_policy.download_timeout_secs >= 1
+    }),
+    Rule::new("url_policy.download_idle_secs", "an integer >= 1", |c| {
+        c.url_policy.download_idle_secs >= 1
+    }),
+    Rule::new("url_policy.max_video_bytes", "an integer >= 1", |c| {
+        c.url_policy.max_video_bytes >= 1
+    }),
+    Rule::new("limits.max_job_id_bytes", "an integer from 1 to 128", |c| {
+        (1..=128).contains(&c.limits.max_job_id_bytes)
+    }),
+    Rule::new("limits.max_url_bytes", "an integer >= 16", |c| {
+        c.limits.max_url_bytes >= 16
+    }),
+    Rule::new("limits.max_option_bytes", "an integer >= 16", |c| {
+        c.limits.max_option_bytes >= 16
+    }),
+    Rule::new("limits.max_scenario_bytes", "an integer >= 1024", |c| {
+        c.limits.max_scenario_bytes >= 1024
+    }),
+    Rule::new("limits.max_cues", "an integer >= 1", |c| c.limits.max_cues >= 1),
+    Rule::new("limits.max_nodes", "an integer >= 1", |c| c.limits.max_nodes >= 1),
     Rule::new(
         "log.level",
         "one of \"error\", \"warn\", \"info\", \"debug\", \"trace\"",
@@ -214,6 +248,11 @@ const ENUM_EXPECTATIONS: &[(&str, &str)] = &[
 /// Whether `host` can be a host name or IP address on its own.
 fn is_host(host: &str) -> bool {
     !host.is_empty() && !host.contains(|c: char| c == '/' || c.is_whitespace())
+}
+
+/// Whether `host` is an IPv6 address (which has colons, but no port).
+fn is_ipv6(host: &str) -> bool {
+    host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// The first rule the configuration breaks, if any.

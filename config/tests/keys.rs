@@ -31,13 +31,16 @@ fn keys_cover_every_section() {
         "server.token",
         "url_policy.deny_hosts",
         "log.level",
+        "limits.max_scenario_bytes",
+        "url_policy.max_video_bytes",
+        "server.allowed_hosts",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 48, "{keys:?}");
+    assert_eq!(keys.len(), 60, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"
@@ -77,4 +80,31 @@ fn every_key_can_be_set_from_the_environment_to_its_default() {
     })
     .unwrap();
     assert_eq!(config, Config::default());
+}
+
+#[test]
+fn request_limits_and_fetch_bounds_refuse_values_out_of_range() {
+    for (key, value) in [
+        ("limits.max_job_id_bytes", "129"),
+        ("limits.max_url_bytes", "8"),
+        ("limits.max_scenario_bytes", "10"),
+        ("limits.max_cues", "0"),
+        ("url_policy.download_timeout_secs", "0"),
+        ("url_policy.max_video_bytes", "0"),
+        ("callbacks.connect_timeout_ms", "0"),
+        ("server.allowed_hosts", "example.com:8090"),
+    ] {
+        let error = Config::load(&Sources {
+            cli: vec![(key.to_owned(), value.to_owned())],
+            ..Sources::default()
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains(key), "{key}={value}: {error}");
+    }
+    let hosts = Config::load(&Sources {
+        cli: vec![("server.allowed_hosts".to_owned(), "render.example.com,::1".to_owned())],
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(hosts.server.allowed_hosts, ["render.example.com", "::1"]);
 }

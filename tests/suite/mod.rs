@@ -11,6 +11,7 @@ mod scenario_migration;
 mod scenario_samples;
 mod service_dashboard;
 mod service_embedding;
+mod service_hardening;
 mod service_jobs;
 mod service_load;
 mod service_requests;

@@ -188,6 +188,28 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     read_response(stream)
 }
 
+/// One HTTP/1.1 request with exactly `headers` (plus `Connection: close`
+/// and, with a body, `Content-Length`), for tests of the checks on `Host`,
+/// `Origin` and `Content-Type` that [`request`] fills in.
+pub fn request_exact(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(body.unwrap_or_default());
+    read_response(stream)
+}
+
 fn read_response(stream: TcpStream) -> Response {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();

@@ -15,6 +15,7 @@
 
 mod auth;
 mod body;
+mod origin;
 mod routes;
 
 use actix_web::web;

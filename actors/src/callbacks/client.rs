@@ -8,16 +8,15 @@
 //! attempt): the callback URL was checked against the URL policy, and a
 //! redirect could point anywhere.
 
-use std::error::Error as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use motionrender_config::CallbacksConfig;
-use reqwest::header::CONTENT_TYPE;
 use tokio::sync::watch;
 
 use super::backoff::Backoff;
 use super::error::{AttemptFailure, ClientBuildError, DeliveryError};
 use super::signature::{CallbackSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::fetch::OutboundClient;
 
 /// `User-Agent` of callback requests.
 pub const USER_AGENT: &str = concat!("motionrender/", env!("CARGO_PKG_VERSION"), " (callbacks)");
@@ -34,22 +33,19 @@ pub struct DeliveryReport {
 /// Sends callback events; cheap to clone (the connection pool is shared).
 #[derive(Debug, Clone)]
 pub struct CallbackClient {
-    http: reqwest::Client,
+    http: OutboundClient,
     signer: Option<CallbackSigner>,
     request_timeout: Duration,
     backoff: Backoff,
 }
 
 impl CallbackClient {
-    /// A client with `callbacks.timeout_ms` per request, the configured
-    /// backoff, and signing when `callbacks.secret` is set.
+    /// A client with `callbacks.connect_timeout_ms` to connect and
+    /// `callbacks.timeout_ms` per request, the configured backoff, and
+    /// signing when `callbacks.secret` is set.
     pub fn new(config: &CallbacksConfig) -> Result<Self, ClientBuildError> {
         let request_timeout = Duration::from_millis(config.timeout_ms);
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let http = OutboundClient::new(Duration::from_millis(config.connect_timeout_ms), USER_AGENT)?;
         Ok(Self {
             http,
             signer: CallbackSigner::from_secret(&config.secret)?,
@@ -116,24 +112,16 @@ impl CallbackClient {
         body: &[u8],
         timeout: Duration,
     ) -> Result<u16, AttemptFailure> {
-        let mut request = self
-            .http
-            .post(url)
-            .timeout(timeout)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body.to_vec());
+        let mut headers = Vec::new();
         if let Some(signer) = &self.signer {
-            let headers = signer.sign(&unix_seconds().to_string(), body);
-            request = request
-                .header(SIGNATURE_HEADER, headers.signature)
-                .header(TIMESTAMP_HEADER, headers.timestamp);
+            let signed = signer.sign(&unix_seconds().to_string(), body);
+            headers = vec![(SIGNATURE_HEADER, signed.signature), (TIMESTAMP_HEADER, signed.timestamp)];
         }
-        let response = request.send().await.map_err(transport_failure)?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(status.as_u16())
+        let status = self.http.post_json(url, body, &headers, timeout).await.map_err(transport_failure)?;
+        if (200..300).contains(&status) {
+            Ok(status)
         } else {
-            Err(AttemptFailure::Status(status.as_u16()))
+            Err(AttemptFailure::Status(status))
         }
     }
 }
@@ -159,13 +147,5 @@ fn unix_seconds() -> u64 {
 
 /// The error and its causes, without the URL.
 fn transport_failure(error: reqwest::Error) -> AttemptFailure {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    AttemptFailure::Transport(text)
+    AttemptFailure::Transport(crate::fetch::describe(error))
 }

@@ -54,6 +54,26 @@ impl ApiError {
     }
 }
 
+impl From<crate::limits::LimitExceeded> for ApiError {
+    /// A 422 naming the field and the limit's configuration key.
+    fn from(error: crate::limits::LimitExceeded) -> Self {
+        let code = match error.field.as_str() {
+            "videoUrl" => "INVALID_VIDEO_URL",
+            field if field.starts_with("options.") => "INVALID_RENDER_OPTIONS",
+            _ => "VALIDATION_ERROR",
+        };
+        let mut refused = Self::new(422, code, error.to_string());
+        refused.details = serde_json::json!({
+            "field": error.field,
+            "limit": error.limit,
+            "limit_key": error.key,
+            "actual": error.actual,
+            "unit": error.unit,
+        });
+        refused.suggest(&format!("keep {} within {} {}, or raise {} in the configuration", error.field, error.limit, error.unit, error.key))
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         Self::new(500, "STORAGE_ACCESS_ERROR", error.to_string())

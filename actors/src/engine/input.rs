@@ -2,18 +2,21 @@
 //! made a local file for the renderer.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use motionrender_config::Config;
 use motionrender_engine::scenario::{self, Scenario, ScenarioError};
 
 use super::error::ApiError;
 use super::options::render_settings;
+use crate::fetch::{FetchError, OutboundClient};
 use crate::job::RenderJobRequest;
 use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
 use motionrender_engine::storage::Storage;
 
 /// Refuses a request whose scenario, options or URLs are not acceptable.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
+    crate::limits::check_limits(&config.limits, request)?;
     load_scenario(&request.scenario)?;
     render_settings(config, &request.options)?;
     policy.check_video_url(&request.video_url).await.map_err(refused)?;
@@ -28,34 +31,97 @@ pub fn refused(error: PolicyError) -> ApiError {
     ApiError::field(error.code(), error.field().name(), error.refusal())
 }
 
-/// Makes the job's video a local file: a local one as it is, an http(s) one
-/// downloaded into `dir` (no redirects, so the policy's check holds).
+/// Makes the job's video a local file for the renderer: `dir/input/NAME`,
+/// where NAME is the file name the client gave (the last part of its
+/// `videoUrl`), so that an error about the video names it as the client did
+/// and shows no server path. A local file is linked there (its checked,
+/// symlink-free path); an http(s) or s3 one is downloaded there within the
+/// URL policy's bounds (no redirects, so the policy's check holds).
+///
+/// Not cancellable; see [`fetch_video_cancellable`].
 pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path) -> Result<PathBuf, ApiError> {
-    let target = dir.join("input.video");
-    match policy.check_video_url(url).await.map_err(refused)? {
-        VideoSource::Local(path) => Ok(path),
-        VideoSource::Http(url) => download(&url, &target).await,
-        VideoSource::S3 { bucket, key } => {
-            storage.fetch_s3_input(&bucket, &key, &target).await.map_err(|e| ApiError::field("INVALID_VIDEO_URL", "videoUrl", e))?;
+    fetch_video_cancellable(policy, storage, url, dir, &AtomicBool::new(false)).await
+}
+
+/// As [`fetch_video`], stopping as soon as `cancel` is set (the job's
+/// cancel flag).
+pub async fn fetch_video_cancellable(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path, cancel: &AtomicBool) -> Result<PathBuf, ApiError> {
+    let source = policy.check_video_url(url).await.map_err(refused)?;
+    let folder = dir.join("input");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot create the job's input folder: {e}")))?;
+    let target = folder.join(source_name(url));
+    match source {
+        VideoSource::Local(path) => Ok(link(&path, &target)),
+        VideoSource::Http(url) => {
+            let limits = policy.download_limits();
+            let client = OutboundClient::new(policy.connect_timeout(), DOWNLOAD_USER_AGENT).map_err(|e| ApiError::internal(format!("cannot build the download client: {e}")))?;
+            client.download(&url, &target, limits, cancel).await.map_err(fetch_failure)?;
             Ok(target)
+        }
+        VideoSource::S3 { bucket, key } => {
+            let limits = policy.download_limits();
+            let fetched = tokio::select! {
+                biased;
+                () = crate::fetch::cancelled(cancel) => Err(fetch_failure(FetchError::Cancelled)),
+                fetched = tokio::time::timeout(limits.total, storage.fetch_s3_input(&bucket, &key, &target)) => match fetched {
+                    Ok(fetched) => fetched.map_err(|e| ApiError::field("INVALID_VIDEO_URL", "videoUrl", e)),
+                    Err(_) => Err(fetch_failure(FetchError::TimedOut(limits.total.as_secs()))),
+                },
+            };
+            // The S3 client writes the whole object; its size is checked once it is here.
+            let fetched = fetched.and_then(|size| {
+                if size > limits.max_bytes {
+                    Err(fetch_failure(FetchError::TooLarge { limit: limits.max_bytes, announced: Some(size) }))
+                } else {
+                    Ok(target.clone())
+                }
+            });
+            if fetched.is_err() {
+                let _ = std::fs::remove_file(&target);
+            }
+            fetched
         }
     }
 }
 
-async fn download(url: &url::Url, to: &Path) -> Result<PathBuf, ApiError> {
-    use tokio::io::AsyncWriteExt as _;
-    let failed = |why: String| ApiError::field("INVALID_VIDEO_URL", "videoUrl", why);
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| failed(e.to_string()))?;
-    let mut answer = client.get(url.clone()).send().await.map_err(|e| failed(format!("cannot fetch: {}", e.without_url())))?;
-    if !answer.status().is_success() {
-        return Err(failed(format!("fetching it answered HTTP {}", answer.status().as_u16())));
+/// `User-Agent` of source-video downloads.
+const DOWNLOAD_USER_AGENT: &str = concat!("motionrender/", env!("CARGO_PKG_VERSION"), " (fetch)");
+
+/// The file name a `videoUrl` ends in (query and fragment aside), made safe
+/// for a file name; `input.video` when there is none.
+pub fn source_name(video_url: &str) -> String {
+    let path = video_url.split(['?', '#']).next().unwrap_or_default();
+    let last = path.rsplit(['/', '\\']).next().unwrap_or_default();
+    let safe: String = last.chars().take(100).map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    let safe = safe.trim_start_matches('.');
+    if safe.is_empty() {
+        "input.video".to_owned()
+    } else {
+        safe.to_owned()
     }
-    let mut file = tokio::fs::File::create(to).await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
-    while let Some(chunk) = answer.chunk().await.map_err(|e| failed(format!("download broke off: {}", e.without_url())))? {
-        file.write_all(&chunk).await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
+}
+
+/// `target` as a symbolic link to `path`, or `path` itself when the link
+/// cannot be made.
+fn link(path: &Path, target: &Path) -> PathBuf {
+    match std::os::unix::fs::symlink(path, target) {
+        Ok(()) => target.to_path_buf(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot link the job's input; the renderer reads it where it is");
+            path.to_path_buf()
+        }
     }
-    file.flush().await.map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", e.to_string()))?;
-    Ok(to.to_path_buf())
+}
+
+/// A failed download as the job's error: the source's fault is a 422 on
+/// `videoUrl`, the server's disk a 500, a cancel the job's cancellation.
+fn fetch_failure(error: FetchError) -> ApiError {
+    match error {
+        FetchError::Cancelled => ApiError::new(409, "JOB_CANCELLED", error.to_string()),
+        error if error.is_local() => ApiError::new(500, "STORAGE_ACCESS_ERROR", error.to_string()),
+        error => ApiError::field("INVALID_VIDEO_URL", "videoUrl", error),
+    }
 }
 
 /// The scenario of a request, validated (v1.3 migrated).
@@ -74,4 +140,19 @@ pub fn load_scenario(document: &serde_json::Value) -> Result<Scenario, ApiError>
 /// An `outputKey`, normalized, or the refusal naming the field.
 pub fn checked_output_key(key: &str) -> Result<String, ApiError> {
     UrlPolicy::check_output_key(key).map_err(refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_name;
+
+    #[test]
+    fn the_source_is_named_by_the_last_part_of_its_url() {
+        assert_eq!(source_name("https://cdn.example.com/v/clip.mp4?sig=abc#t=1"), "clip.mp4");
+        assert_eq!(source_name("s3://bucket/videos/2024/talk one.mov"), "talk_one.mov");
+        assert_eq!(source_name("/data/inputs/clip.mp4"), "clip.mp4");
+        assert_eq!(source_name("https://example.com/"), "input.video");
+        assert_eq!(source_name("https://example.com/..hidden"), "hidden");
+        assert_eq!(source_name(&format!("https://example.com/{}", "a".repeat(300))).len(), 100);
+    }
 }

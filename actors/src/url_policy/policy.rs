@@ -19,12 +19,19 @@
 //!
 //! The check runs before the request is made; a host whose DNS answer changes
 //! between the check and the connection (DNS rebinding) is not caught here.
+//!
+//! The policy also carries how long and how large a `videoUrl` download may
+//! be (`url_policy.connect_timeout_ms`, `download_timeout_secs`,
+//! `download_idle_secs`, `max_video_bytes`).
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use motionrender_config::{PathsConfig, UrlPolicyConfig};
 use url::{Host, Url};
+
+use crate::fetch::DownloadLimits;
 
 use super::address::AddressClass;
 use super::error::{PolicyError, PolicyField, Refusal};
@@ -48,6 +55,8 @@ pub struct UrlPolicy {
     allow_hosts: HostList,
     deny_hosts: HostList,
     input_roots: InputRoots,
+    downloads: DownloadLimits,
+    connect_timeout: Duration,
 }
 
 impl UrlPolicy {
@@ -61,7 +70,19 @@ impl UrlPolicy {
             allow_hosts: HostList::new(&policy.allow_hosts),
             deny_hosts: HostList::new(&policy.deny_hosts),
             input_roots: InputRoots::new(&paths.input_roots),
+            downloads: DownloadLimits::from_config(policy),
+            connect_timeout: Duration::from_millis(policy.connect_timeout_ms),
         }
+    }
+
+    /// How long and how large a download of a `videoUrl` may be.
+    pub fn download_limits(&self) -> &DownloadLimits {
+        &self.downloads
+    }
+
+    /// The longest wait for a connection to a `videoUrl` host.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// Checks a `videoUrl`: a local path or `file://` URL (must exist inside

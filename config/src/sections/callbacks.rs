@@ -23,6 +23,10 @@ pub struct CallbacksConfig {
     pub max_backoff_ms: u64,
     /// Timeout of one callback request, in milliseconds (>= 1). Default: `10000`.
     pub timeout_ms: u64,
+    /// Longest wait for the connection to the callback host, in milliseconds
+    /// (>= 1); the request as a whole is still bounded by
+    /// `callbacks.timeout_ms`. Default: `5000`.
+    pub connect_timeout_ms: u64,
 }
 
 impl CallbacksConfig {
@@ -40,6 +44,7 @@ impl Default for CallbacksConfig {
             initial_backoff_ms: 500,
             max_backoff_ms: 60_000,
             timeout_ms: 10_000,
+            connect_timeout_ms: 5_000,
         }
     }
 }

@@ -3,6 +3,7 @@
 mod browser;
 mod callbacks;
 mod encoder;
+mod limits;
 mod log;
 mod memory;
 mod paths;
@@ -16,6 +17,7 @@ mod url_policy;
 pub use browser::BrowserConfig;
 pub use callbacks::CallbacksConfig;
 pub use encoder::{EncoderChoice, EncoderConfig};
+pub use limits::LimitsConfig;
 pub use log::{LogConfig, LogFormat};
 pub use memory::MemoryConfig;
 pub use paths::PathsConfig;

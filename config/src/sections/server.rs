@@ -21,6 +21,14 @@ pub struct ServerConfig {
     pub max_queued_jobs: u32,
     /// Most jobs rendering at once (>= 1). Default: `2`.
     pub max_running_jobs: u32,
+    /// Host names (no port) a request's `Host` header may carry; a request
+    /// with an `Origin` header must come from one of them too. This stops a
+    /// web page in an operator's browser from driving the API (cross-site
+    /// requests, DNS rebinding). Empty means the address of `server.bind`,
+    /// `localhost`, `127.0.0.1` and `::1`; with an empty list and a bind to
+    /// every interface (`0.0.0.0`, `::`) the check is off, as a token is
+    /// required there. `"*"` allows any host. Default: `[]`.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ServerConfig {
@@ -38,6 +46,7 @@ impl Default for ServerConfig {
             max_body_bytes: 10 * 1024 * 1024,
             max_queued_jobs: 100,
             max_running_jobs: 2,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `Decoder`: an FFmpeg child decoding one segment of a source into raw yuv420p frames, read on its own thread into a bounded channel.
 
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
@@ -9,6 +9,7 @@ use std::thread;
 use bytes::Bytes;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use super::damage::{client_reason, is_damage};
 use super::error::MediaError;
 use super::frame_layout::Yuv420pLayout;
 use super::frame_rate::FrameRate;
@@ -78,8 +79,10 @@ impl Decoder {
     /// and discards frames earlier than half a frame before `first_frame`'s
     /// timestamp, so frame `k` of the segment is source frame `first_frame + k`
     /// for constant-rate sources. Frames are neither duplicated nor dropped
-    /// (`-fps_mode passthrough`) and not rotated (`-noautorotate`), so their
-    /// size is the probed coded size.
+    /// (`-fps_mode passthrough`), and a rotated source's frames are turned
+    /// upright (FFmpeg's autorotation), so their size is the probed display
+    /// size. A decoder that fails on damaged bytes ends its stream with
+    /// [`MediaError::DamagedVideo`], not a process failure.
     pub fn spawn(
         path: &Path,
         info: &MediaInfo,
@@ -110,7 +113,7 @@ impl Decoder {
         }
         let layout = Yuv420pLayout::new(format.width, format.height);
         let mut command = Command::new(FFMPEG);
-        command.args(["-nostdin", "-v", "error", "-noautorotate", "-threads", &threads.to_string()]);
+        command.args(["-nostdin", "-v", "error", "-threads", &threads.to_string()]);
         if first_frame > 0 {
             let start =
                 format.frame_rate.frame_time(first_frame) - format.frame_rate.frame_duration() / 2.0;
@@ -149,6 +152,7 @@ impl Decoder {
         let process = Arc::new(Mutex::new(process));
         let (sender, frames) = bounded(channel_capacity.max(1));
         let reader = FrameReader {
+            source: path.to_path_buf(),
             stdout,
             process: Arc::clone(&process),
             label,
@@ -207,6 +211,7 @@ fn lock(process: &Mutex<ChildProcess>) -> MutexGuard<'_, ChildProcess> {
 
 /// The reader thread's state: reads exact frames from FFmpeg's stdout.
 struct FrameReader {
+    source: PathBuf,
     stdout: ChildStdout,
     process: Arc<Mutex<ChildProcess>>,
     label: String,
@@ -230,6 +235,7 @@ impl FrameReader {
             };
             if let Err(error) = read {
                 let failure = self.failure(k, error);
+                let failure = self.damage_or(failure);
                 let _ = self.sender.send(Err(failure));
                 return;
             }
@@ -243,8 +249,20 @@ impl FrameReader {
         }
         // Drain anything left so FFmpeg never dies of a broken pipe, then check its exit.
         let _ = io::copy(&mut self.stdout, &mut io::sink());
-        if let Err(failure) = lock(&self.process).wait_success() {
-            let _ = self.sender.send(Err(failure));
+        let exit = lock(&self.process).wait_success();
+        if let Err(failure) = exit {
+            let _ = self.sender.send(Err(self.damage_or(failure)));
+        }
+    }
+
+    /// A process failure whose stderr tells of damaged input, as
+    /// [`MediaError::DamagedVideo`] (not worth a retry); others unchanged.
+    fn damage_or(&self, failure: MediaError) -> MediaError {
+        match &failure {
+            MediaError::ProcessFailed { stderr, .. } | MediaError::ShortOutput { stderr, .. } if is_damage(stderr) => {
+                MediaError::DamagedVideo { path: self.source.clone(), reason: client_reason(stderr, &self.source) }
+            }
+            _ => failure,
         }
     }
 

@@ -3,29 +3,38 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::damage::{client_reason, file_name};
+
 /// A failure of probing, decoding, compositing, encoding or merging.
 ///
-/// Process failures carry a label naming the program, its purpose and pid
-/// (`"ffmpeg decoder of /in.mp4 (pid 4242)"`) and the last few KiB of its stderr.
+/// Errors about the source video name it by its file name only, and show
+/// FFmpeg's complaint without paths or addresses: they are shown to the
+/// client that sent the video. Process failures carry a label naming the
+/// program, its purpose and pid (`"ffmpeg decoder of /in.mp4 (pid 4242)"`)
+/// and the last few KiB of its stderr.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     /// The input path does not exist.
-    #[error("media file not found: {}", path.display())]
+    #[error("media file not found: {}", file_name(path))]
     NotFound { path: PathBuf },
     /// The input exists but has zero bytes.
-    #[error("media file is empty: {}", path.display())]
+    #[error("media file is empty: {}", file_name(path))]
     EmptyFile { path: PathBuf },
     /// FFprobe could not read the file as media at all.
-    #[error("not a readable video file: {}: {stderr}", path.display())]
+    #[error("{} is not a readable video file: {}", file_name(path), client_reason(stderr, path))]
     InvalidVideoFormat { path: PathBuf, stderr: String },
+    /// The file is a video, but damaged or cut short: FFprobe or the decoder
+    /// could not read all of it. `reason` is fit to show a client.
+    #[error("{} is damaged or truncated: {reason}", file_name(path))]
+    DamagedVideo { path: PathBuf, reason: String },
     /// The file is media but carries no video stream.
-    #[error("no video stream in {}", path.display())]
+    #[error("no video stream in {}", file_name(path))]
     NoVideoStream { path: PathBuf },
     /// The video stream has no frames, or no usable size or frame rate.
-    #[error("video stream of {} is unusable: {detail}", path.display())]
+    #[error("video stream of {} is unusable: {detail}", file_name(path))]
     NoFrames { path: PathBuf, detail: String },
     /// FFprobe's JSON could not be understood.
-    #[error("unreadable ffprobe output for {}: {source}", path.display())]
+    #[error("unreadable ffprobe output for {}: {source}", file_name(path))]
     ProbeOutput {
         path: PathBuf,
         #[source]
@@ -88,6 +97,7 @@ impl MediaError {
             MediaError::NotFound { .. } => "VIDEO_NOT_FOUND",
             MediaError::EmptyFile { .. }
             | MediaError::InvalidVideoFormat { .. }
+            | MediaError::DamagedVideo { .. }
             | MediaError::NoVideoStream { .. }
             | MediaError::NoFrames { .. } => "INVALID_VIDEO_FORMAT",
             MediaError::ProbeOutput { .. } => "PROBE_FAILED",

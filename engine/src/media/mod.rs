@@ -1,6 +1,7 @@
 //! Media I/O through FFmpeg child processes: probe, decode, composite, encode, merge.
 
 mod composite;
+mod damage;
 mod decoder;
 mod encoder;
 mod encoder_pipe;

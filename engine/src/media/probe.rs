@@ -1,20 +1,30 @@
-//! `probe`: what a source video is (size, frame rate, frame count, duration, audio), read with FFprobe.
+//! `probe`: what a source video is (upright size, rotation, frame rate, frame
+//! count, duration, audio), read with FFprobe; a damaged or truncated file is
+//! refused here, before any work starts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Deserialize;
 
+use super::damage::{client_reason, is_damage};
 use super::error::MediaError;
 use super::frame_rate::FrameRate;
-use super::process::{run_to_end, FFPROBE};
+use super::process::{run_to_end_with_stderr, FFPROBE};
 
 /// What the pipeline needs to know about a source video.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MediaInfo {
     pub path: PathBuf,
+    /// The picture's size as displayed: for a source rotated by 90 or 270
+    /// degrees, the coded width and height swapped. Decoders deliver frames
+    /// of this size, turned upright.
     pub width: u32,
     pub height: u32,
+    /// Counter-clockwise degrees (0–359) the coded picture is turned by for
+    /// display: the display matrix's rotation (side data), else the legacy
+    /// `rotate` tag (which counts clockwise). 0 for most sources.
+    pub rotation: u32,
     /// `r_frame_rate` when it agrees with `avg_frame_rate` within 1 %, else
     /// `avg_frame_rate` (variable-rate sources), else whichever is valid.
     pub frame_rate: FrameRate,
@@ -61,6 +71,15 @@ struct ProbeStream {
     nb_frames: Option<String>,
     nb_read_packets: Option<String>,
     duration: Option<String>,
+    #[serde(default)]
+    side_data_list: Vec<ProbeSideData>,
+    #[serde(default)]
+    tags: std::collections::HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct ProbeSideData {
+    rotation: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -94,8 +113,8 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         .args(["-v", "error", "-print_format", "json"])
         .args(["-show_streams", "-show_format", "-count_packets", "-i"])
         .arg(path);
-    let stdout =
-        run_to_end(command, &format!("probe of {}", path.display())).map_err(
+    let (stdout, stderr) =
+        run_to_end_with_stderr(command, &format!("probe of {}", path.display())).map_err(
             |error| match error {
                 MediaError::ProcessFailed { stderr, .. } => MediaError::InvalidVideoFormat {
                     path: path.to_owned(),
@@ -109,10 +128,39 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
             path: path.to_owned(),
             source,
         })?;
-    media_info(path, output)
+    let info = media_info(path, &output)?;
+    if let Some(reason) = damage(path, &output, &stderr) {
+        return Err(MediaError::DamagedVideo { path: path.to_owned(), reason });
+    }
+    Ok(info)
 }
 
-fn media_info(path: &Path, output: ProbeOutput) -> Result<MediaInfo, MediaError> {
+/// Why a file FFprobe could read is damaged, if it is: its video stream has
+/// fewer packets than its header lists (cut short), or FFprobe complained
+/// about the bytes while reading them.
+fn damage(path: &Path, output: &ProbeOutput, stderr: &str) -> Option<String> {
+    let video = output.streams.iter().find(|s| s.codec_type.as_deref() == Some("video"))?;
+    let count = |n: &Option<String>| n.as_deref().and_then(|n| n.parse::<u64>().ok());
+    if let (Some(read), Some(listed)) = (count(&video.nb_read_packets), count(&video.nb_frames)) {
+        if read < listed {
+            return Some(format!("only {read} of the {listed} video frames its header lists are in the file"));
+        }
+    }
+    is_damage(stderr).then(|| client_reason(stderr, path))
+}
+
+/// Counter-clockwise display rotation in whole degrees, 0–359.
+fn rotation(video: &ProbeStream) -> u32 {
+    let counter_clockwise = video
+        .side_data_list
+        .iter()
+        .find_map(|side| side.rotation)
+        .or_else(|| video.tags.get("rotate").and_then(|r| r.parse::<f64>().ok()).map(|clockwise| -clockwise))
+        .unwrap_or(0.0);
+    (counter_clockwise.round() as i64).rem_euclid(360) as u32
+}
+
+fn media_info(path: &Path, output: &ProbeOutput) -> Result<MediaInfo, MediaError> {
     let unusable = |detail: &str| MediaError::NoFrames {
         path: path.to_owned(),
         detail: detail.to_owned(),
@@ -144,6 +192,10 @@ fn media_info(path: &Path, output: ProbeOutput) -> Result<MediaInfo, MediaError>
         (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
         _ => return Err(unusable("no picture size")),
     };
+    // FFmpeg turns the picture upright while decoding: the frames a decoder
+    // delivers have the displayed size.
+    let rotation = rotation(video);
+    let (width, height) = if rotation % 180 == 90 { (height, width) } else { (width, height) };
     let frame_rate = choose_frame_rate(
         video.r_frame_rate.as_deref().and_then(FrameRate::parse),
         video.avg_frame_rate.as_deref().and_then(FrameRate::parse),
@@ -156,7 +208,7 @@ fn media_info(path: &Path, output: ProbeOutput) -> Result<MediaInfo, MediaError>
     if frame_count == 0 {
         return Err(unusable("zero frames"));
     }
-    let duration_seconds = parse_seconds(output.format.and_then(|f| f.duration).as_deref())
+    let duration_seconds = parse_seconds(output.format.as_ref().and_then(|f| f.duration.as_deref()))
         .or_else(|| parse_seconds(video.duration.as_deref()))
         .unwrap_or_else(|| frame_rate.frame_time(frame_count));
 
@@ -164,6 +216,7 @@ fn media_info(path: &Path, output: ProbeOutput) -> Result<MediaInfo, MediaError>
         path: path.to_owned(),
         width,
         height,
+        rotation,
         frame_rate,
         frame_count,
         duration_seconds,

@@ -201,7 +201,13 @@ fn read_tail(mut stream: impl Read) -> String {
 
 /// Runs a short-lived command to completion, returning its stdout, or
 /// `ProcessFailed` with its stderr tail.
-pub(crate) fn run_to_end(mut command: Command, purpose: &str) -> Result<Vec<u8>, MediaError> {
+pub(crate) fn run_to_end(command: Command, purpose: &str) -> Result<Vec<u8>, MediaError> {
+    run_to_end_with_stderr(command, purpose).map(|(stdout, _)| stdout)
+}
+
+/// As [`run_to_end`], also returning the stderr tail of a successful run
+/// (where FFprobe reports damage it read past).
+pub(crate) fn run_to_end_with_stderr(mut command: Command, purpose: &str) -> Result<(Vec<u8>, String), MediaError> {
     command.stdin(Stdio::null()).stdout(Stdio::piped());
     let mut process = ChildProcess::spawn(command, purpose)?;
     let mut stdout = Vec::new();
@@ -214,5 +220,6 @@ pub(crate) fn run_to_end(mut command: Command, purpose: &str) -> Result<Vec<u8>,
             })?;
     }
     process.wait_success()?;
-    Ok(stdout)
+    let (_, stderr) = process.wait()?;
+    Ok((stdout, stderr))
 }

@@ -248,6 +248,7 @@ impl PreparedRender {
             queue_capacity_frames: job.settings.queue.frames(),
             queue_capacity_bytes: job.settings.queue.bytes(),
             source_duration_seconds: info.duration_seconds,
+            source_rotation_degrees: job.source.rotation,
             ..RenderReport::default()
         };
         report.frames = FrameCounts { source: job.source.frame_count, planned: info.frame_count, ..FrameCounts::default() };

@@ -116,6 +116,9 @@ pub struct RenderReport {
     pub queue_capacity_frames: u32,
     pub queue_capacity_bytes: u64,
     pub source_duration_seconds: f64,
+    /// The source's display rotation (counter-clockwise degrees, 0–359; see
+    /// `MediaInfo::rotation`): the output is drawn on the upright picture.
+    pub source_rotation_degrees: u32,
     pub output_duration_seconds: f64,
     /// Output audio duration minus output video duration.
     pub av_drift_seconds: f64,

@@ -181,6 +181,7 @@ mod tests {
             path: PathBuf::from("in.mp4"),
             width,
             height,
+            rotation: 0,
             frame_rate: FrameRate { num: 25, den: 1 },
             frame_count: 100,
             duration_seconds: 4.0,

@@ -2,14 +2,16 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use motionrender_actors::job::{JobRecord, JobStatus};
-use motionrender_actors::Engine;
+use motionrender_actors::limits::check_limits;
+use motionrender_actors::{ApiError, Engine};
 use serde_json::json;
 
 use super::error_response;
-use crate::{auth, body};
+use super::ranged_file::ranged_file;
+use crate::body;
 
 pub async fn submit(engine: web::Data<Engine>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
+    if let Err(error) = body::require_json(request.headers()) {
         return error_response(&engine, &error);
     }
     let limit = engine.config().server.max_body_bytes;
@@ -17,6 +19,10 @@ pub async fn submit(engine: web::Data<Engine>, request: HttpRequest, payload: we
         Ok(job) => job,
         Err(error) => return error_response(&engine, &error),
     };
+    // What a request may carry is bounded before the engine looks at it.
+    if let Err(error) = check_limits(&engine.config().limits, &job) {
+        return error_response(&engine, &error.into());
+    }
     match engine.submit(job).await {
         Ok(submitted) if submitted.created => HttpResponse::Accepted()
             .insert_header(("Location", location(&request, &submitted.job.job_id)))
@@ -38,20 +44,14 @@ fn location(request: &HttpRequest, job_id: &str) -> String {
     format!("{prefix}/api/render/{job_id}/status")
 }
 
-pub async fn status(engine: web::Data<Engine>, request: HttpRequest, job_id: web::Path<String>) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn status(engine: web::Data<Engine>, job_id: web::Path<String>) -> HttpResponse {
     match engine.job(&job_id) {
         Ok(job) => HttpResponse::Ok().json(status_view(&job)),
         Err(error) => error_response(&engine, &error),
     }
 }
 
-pub async fn list(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn list(engine: web::Data<Engine>) -> HttpResponse {
     match engine.jobs() {
         Ok(jobs) => HttpResponse::Ok().json(jobs.iter().map(status_view).collect::<Vec<_>>()),
         Err(error) => error_response(&engine, &error),
@@ -75,10 +75,7 @@ pub fn status_view(job: &JobRecord) -> serde_json::Value {
     })
 }
 
-pub async fn cancel(engine: web::Data<Engine>, request: HttpRequest, job_id: web::Path<String>) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn cancel(engine: web::Data<Engine>, job_id: web::Path<String>) -> HttpResponse {
     match engine.cancel(&job_id).await {
         Ok(true) => HttpResponse::Ok().json(json!({ "success": true, "message": format!("job {job_id} cancelled") })),
         Ok(false) => HttpResponse::Ok().json(json!({ "success": false, "message": format!("job {job_id} has already finished") })),
@@ -99,6 +96,8 @@ pub async fn qc_report(engine: web::Data<Engine>, request: HttpRequest, job_id: 
     .await
 }
 
+/// A file of a completed job whose output is stored here, streamed (with
+/// `Range` support); a job that has not completed is a `409 JOB_NOT_COMPLETED`.
 async fn finished_file(
     engine: &Engine,
     request: &HttpRequest,
@@ -106,19 +105,29 @@ async fn finished_file(
     content_type: &'static str,
     pick: impl Fn(&std::path::Path) -> std::path::PathBuf,
 ) -> HttpResponse {
-    if let Err(error) = auth::authorize(engine, request) {
-        return error_response(engine, &error);
-    }
     let job = match engine.job(job_id) {
         Ok(job) => job,
         Err(error) => return error_response(engine, &error),
     };
-    let Some(output) = engine.local_output(&job) else {
-        let message = if job.status == JobStatus::Completed { "the output is not stored locally" } else { "the job has not completed" };
-        return HttpResponse::NotFound().json(json!({ "error_code": "JOB_NOT_FOUND", "error_message": message, "job_id": job_id }));
-    };
-    match tokio::fs::read(pick(&output)).await {
-        Ok(bytes) => HttpResponse::Ok().content_type(content_type).body(bytes),
-        Err(e) => HttpResponse::InternalServerError().json(json!({ "error_code": "STORAGE_ACCESS_ERROR", "error_message": e.to_string(), "job_id": job_id })),
+    match engine.local_output(&job) {
+        Some(output) => ranged_file(request.headers(), &pick(&output), content_type).await,
+        None => error_response(engine, &not_downloadable(&job)),
     }
+}
+
+/// Why a job has nothing to download here.
+fn not_downloadable(job: &JobRecord) -> ApiError {
+    let status = job.status.as_str();
+    let mut error = if job.status == JobStatus::Completed {
+        ApiError::new(404, "OUTPUT_NOT_FOUND", format!("job {} has completed, but its output is not stored on this server", job.job_id))
+            .suggest("fetch the job's download_url (outputs stored in S3 are downloaded from there)")
+    } else if job.status.is_finished() {
+        ApiError::new(409, "JOB_NOT_COMPLETED", format!("job {} is {status}: it has no output", job.job_id))
+            .suggest("see the job's error_code and error_message in its status, and submit it again under a new jobId")
+    } else {
+        ApiError::new(409, "JOB_NOT_COMPLETED", format!("job {} is {status}: its output is not ready yet", job.job_id))
+            .suggest("wait for status completed (GET /api/render/{job_id}/status or its /events), then download")
+    };
+    error.details = json!({ "status": status, "progress": job.progress, "download_url": job.download_url });
+    error.with_job(&job.job_id)
 }

@@ -1,16 +1,28 @@
 //! Every route of the API. Each is registered through [`Api::route`], which
 //! also records it for `/openapi.json`, so the document lists exactly the
-//! routes that exist.
+//! routes that exist. Routes of one path share a resource: a request passes
+//! the Host/Origin check and, on a protected route, the token check before
+//! its handler runs; a method the path does not serve is a `405` with
+//! `Allow`, a path that does not exist a `404`. Every error is the API's
+//! JSON error body.
 
 mod dashboard;
 mod events;
 mod jobs;
+mod ranged_file;
 mod service;
 
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::ALLOW;
 use actix_web::http::Method;
-use actix_web::{web, Handler, HttpResponse, FromRequest, Responder};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route};
 use motionrender_actors::{ApiError, Engine};
 use serde_json::json;
+
+use crate::auth;
+use crate::origin::AllowedHosts;
 
 /// One documented route.
 struct RouteDoc {
@@ -24,6 +36,7 @@ struct RouteDoc {
 struct Api<'a> {
     config: &'a mut web::ServiceConfig,
     docs: Vec<RouteDoc>,
+    routes: Vec<(&'static str, Route)>,
 }
 
 impl Api<'_> {
@@ -33,17 +46,84 @@ impl Api<'_> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        self.config.route(path, web::method(method.clone()).to(handler));
+        self.routes.push((path, web::method(method.clone()).to(handler)));
         self.docs.push(RouteDoc { method, path, summary, protected });
     }
+
+    /// Registers one resource per path with its routes, the checks that
+    /// run before them, and the `405` for other methods.
+    fn finish(&mut self) {
+        let mut paths: Vec<&'static str> = self.docs.iter().map(|doc| doc.path).collect();
+        paths.dedup();
+        let mut routes = std::mem::take(&mut self.routes);
+        for path in paths {
+            let docs: Vec<&RouteDoc> = self.docs.iter().filter(|doc| doc.path == path).collect();
+            let allow = docs.iter().map(|doc| doc.method.as_str()).collect::<Vec<_>>().join(", ");
+            let protected: Vec<Method> = docs.iter().filter(|doc| doc.protected).map(|doc| doc.method.clone()).collect();
+            let mut resource = web::resource(path);
+            let (own, others): (Vec<_>, Vec<_>) = routes.into_iter().partition(|(route_path, _)| *route_path == path);
+            routes = others;
+            for (_, route) in own {
+                resource = resource.route(route);
+            }
+            let resource = resource
+                .default_service(web::to(move |request: HttpRequest| method_not_allowed(request, allow.clone())))
+                .wrap(from_fn(move |request: ServiceRequest, next: Next<BoxBody>| admit(request, next, protected.clone())));
+            self.config.service(resource);
+        }
+    }
+}
+
+/// The checks before a handler: the request must name an allowed host and
+/// come from no foreign page; a protected route needs the token.
+async fn admit(request: ServiceRequest, next: Next<BoxBody>, protected: Vec<Method>) -> Result<actix_web::dev::ServiceResponse<BoxBody>, actix_web::Error> {
+    let refusal = {
+        let hosts = request.app_data::<web::Data<AllowedHosts>>();
+        let engine = request.app_data::<web::Data<Engine>>();
+        let (headers, uri) = (request.headers(), request.uri());
+        let host_check = hosts.map_or(Ok(()), |hosts| hosts.check(headers, uri));
+        host_check.and_then(|()| match engine {
+            Some(engine) if protected.contains(request.method()) => auth::authorize(engine, headers),
+            _ => Ok(()),
+        })
+    };
+    match refusal {
+        Ok(()) => next.call(request).await,
+        Err(error) => Ok(request.into_response(error_body(&error))),
+    }
+}
+
+/// A method the path does not serve.
+async fn method_not_allowed(request: HttpRequest, allow: String) -> HttpResponse {
+    let mut error = ApiError::new(405, "METHOD_NOT_ALLOWED", format!("{} {} is not served; this path takes {allow}", request.method(), request.path()));
+    error.details = json!({ "method": request.method().as_str(), "allowed": allow.split(", ").collect::<Vec<_>>() });
+    let error = error.suggest(&format!("use {allow}"));
+    let mut response = error_body(&error);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}
+
+/// A path that does not exist.
+async fn not_found(request: HttpRequest) -> HttpResponse {
+    let mut error = ApiError::new(404, "ROUTE_NOT_FOUND", format!("no route {}", request.path()));
+    error.details = json!({ "method": request.method().as_str(), "path": request.path() });
+    error_body(&error.suggest("GET /openapi.json lists every route"))
 }
 
 /// The OpenAPI document, built from the registered routes.
 struct OpenApi(serde_json::Value);
 
 pub fn register(config: &mut web::ServiceConfig, engine: Engine) {
+    config.app_data(web::Data::new(AllowedHosts::from_config(&engine.config().server)));
     config.app_data(web::Data::new(engine));
-    let mut api = Api { config, docs: Vec::new() };
+    config.app_data(web::PathConfig::default().error_handler(|error, _| {
+        let refusal = ApiError::new(404, "ROUTE_NOT_FOUND", format!("the path is not valid: {error}"));
+        actix_web::error::InternalError::from_response(error, error_body(&refusal)).into()
+    }));
+    config.default_service(web::to(not_found));
+    let mut api = Api { config, docs: Vec::new(), routes: Vec::new() };
     api.route(Method::POST, "/render", "Submit a render job (camelCase body; 202 with Location)", true, jobs::submit);
     api.route(Method::GET, "/api/render/{job_id}/status", "A job's status, progress and metrics", true, jobs::status);
     api.route(Method::POST, "/api/render/{job_id}/cancel", "Cancel a queued or running job", true, jobs::cancel);
@@ -59,6 +139,7 @@ pub fn register(config: &mut web::ServiceConfig, engine: Engine) {
     api.route(Method::GET, "/metrics", "Prometheus metrics", true, service::metrics);
     api.route(Method::GET, "/", "The dashboard", false, dashboard::page);
     api.route(Method::GET, "/openapi.json", "This document", false, openapi);
+    api.finish();
     let document = openapi_document(&api.docs);
     api.config.app_data(web::Data::new(OpenApi(document)));
 }
@@ -98,10 +179,19 @@ async fn openapi(document: web::Data<OpenApi>) -> HttpResponse {
 
 /// The JSON error answer, with `Retry-After` on 429.
 pub(crate) fn error_response(engine: &Engine, error: &ApiError) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(error.http_status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = HttpResponse::build(status);
+    let mut response = error_body(error);
     if error.http_status == 429 {
-        response.insert_header(("Retry-After", engine.retry_after_seconds().to_string()));
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&engine.retry_after_seconds().to_string()) {
+            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+        }
     }
-    response.json(error)
+    response
+}
+
+/// The API's JSON error body `{error_code, error_message, details,
+/// suggestions, job_id}` with the error's status: every error answer of
+/// the server is made here.
+pub(crate) fn error_body(error: &ApiError) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(error.http_status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(error)
 }

@@ -3,20 +3,15 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use motionrender_actors::job::JobStatus;
 use motionrender_actors::{Counters, Engine};
 use motionrender_engine::browser::{find_executable, page_dir};
 use motionrender_engine::media::nvenc_status;
 use serde_json::json;
 
-use super::error_response;
-use crate::auth;
 
-pub async fn health(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn health(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
     let nvenc = web::block(nvenc_status).await.ok();
     let browsers = engine.browsers().await;
@@ -82,10 +77,7 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     }
 }
 
-pub async fn queue_status(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
     let count = |status: JobStatus| engine.count(status);
     HttpResponse::Ok().json(json!({
@@ -102,10 +94,7 @@ pub async fn queue_status(engine: web::Data<Engine>, request: HttpRequest) -> Ht
     }))
 }
 
-pub async fn metrics(engine: web::Data<Engine>, request: HttpRequest) -> HttpResponse {
-    if let Err(error) = auth::authorize(&engine, &request) {
-        return error_response(&engine, &error);
-    }
+pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
     let counters = engine.counters();
     let browsers = engine.browsers().await;
     let mut text = String::new();
