@@ -146,6 +146,8 @@ fn read(system: &mut System) -> Reading {
     let chromium = system
         .processes()
         .values()
+        // Threads are listed as tasks of their process: count processes only.
+        .filter(|process| process.thread_kind().is_none())
         .filter(|process| {
             let name = process.name().to_string_lossy();
             (name.contains("chrom") || name.contains("headless")) && descends_from(system, process.pid(), own)
