@@ -105,7 +105,7 @@ fn policy_color(policy: DropPolicy, variant: usize) -> RGBColor {
         DropPolicy::DropOldest => (0x19, 0xa9, 0x79),
     };
     // Later variants of a policy are darker shades of its colour.
-    let shade = |c: u8| (f64::from(c) * 0.7f64.powi(variant as i32)) as u8;
+    let shade = |c: u8| (f64::from(c) * 0.82f64.powi(variant.min(6) as i32)) as u8;
     RGBColor(shade(r), shade(g), shade(b))
 }
 
@@ -240,8 +240,14 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
         .y_label_area_size(72)
         .build_cartesian_2d(xs, ys)
         .map_err(|e| error(&e))?;
+    // Counts (frames, pages) are labelled without decimals.
+    let whole = chart.series.iter().flat_map(|s| s.points.iter()).all(|p| p.0.fract() == 0.0);
+    let whole_label = |v: &f64| if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { String::new() };
+    let decimal_label = |v: &f64| format!("{v:.1}");
+    let x_format: &dyn Fn(&f64) -> String = if whole { &whole_label } else { &decimal_label };
     context
         .configure_mesh()
+        .x_label_formatter(x_format)
         .x_desc(chart.x_label)
         .y_desc(chart.y_label)
         .label_style(("sans-serif", 15))

@@ -10,7 +10,7 @@ pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 0 { (sorted[middle - 1] + sorted[middle]) / 2.0 } else { sorted[middle] }
+    if sorted.len() % 2 == 1 { sorted[middle] } else { (sorted[middle - 1] + sorted[middle]) / 2.0 }
 }
 
 /// The median absolute deviation from the median (unscaled).
@@ -93,8 +93,8 @@ fn exact_lower_tail(n1: usize, n2: usize, u: usize) -> f64 {
     for row in ways.iter_mut() {
         row[0][0] = 1.0;
     }
-    for j in 0..=n2 {
-        ways[0][j][0] = 1.0;
+    for orders in ways[0].iter_mut() {
+        orders[0] = 1.0;
     }
     for i in 1..=n1 {
         for j in 1..=n2 {

@@ -42,7 +42,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Sweep frame-queue settings on synthetic or real runs and recommend
     /// a configuration (`tune SWEEP.toml`), or compare two sweeps (`tune compare A B`).
-    Tune(tune::TuneArgs),
+    Tune(Box<tune::TuneArgs>),
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
