@@ -319,10 +319,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `program` with `args`, stdout and stderr into `log`.
     pub fn start(program: &Path, args: &[&str], log: &Path) -> Self {
+        Self::start_with_env(program, args, &[], log)
+    }
+
+    /// As [`ServerProcess::start`], with environment variables set for it.
+    pub fn start_with_env(program: &Path, args: &[&str], env: &[(&str, &str)], log: &Path) -> Self {
         let file = fs::File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
         let out = file.try_clone().unwrap_or_else(|e| panic!("cannot open {}: {e}", log.display()));
         let child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(out)
             .stderr(file)
             .spawn()
@@ -408,4 +414,17 @@ pub fn process_alive(pid: u32) -> bool {
         Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|state| state != "Z"),
         Err(_) => false,
     }
+}
+
+/// The MD5 of every decoded video frame of `video`, in order.
+pub fn frame_hashes(video: &Path) -> Vec<String> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ffmpeg: {e}"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| line.rsplit(',').next()).map(|hash| hash.trim().to_owned()).collect()
 }

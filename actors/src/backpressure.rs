@@ -118,14 +118,18 @@ impl Backpressure {
         readings.system_available_bytes.store(available, Ordering::Relaxed);
         readings.queued_frames.store(queued, Ordering::Relaxed);
 
-        let short = engine > self.high_water_bytes || (available > 0 && available < self.system_reserve_bytes);
+        let system_short = available > 0 && available < self.system_reserve_bytes;
+        // Idle browsers go first when the engine and its browsers together near the budget.
+        if system_short || engine + chromium > self.high_water_bytes {
+            if let Some(pool) = &self.pool {
+                let _ = pool.try_send(Shrink);
+            }
+        }
+        let short = engine > self.high_water_bytes || system_short;
         if self.gate.set_closed(short) {
             if short {
                 Counters::add(&self.counters.backpressure_pauses, 1);
                 tracing::warn!(engine_bytes = engine, available_bytes = available, queued_frames = queued, "memory short: producers paused");
-                if let Some(pool) = &self.pool {
-                    let _ = pool.try_send(Shrink);
-                }
             } else {
                 tracing::info!(engine_bytes = engine, "memory back under the high-water mark: producers resume");
             }
@@ -142,6 +146,8 @@ fn read(system: &mut System) -> Reading {
     let chromium = system
         .processes()
         .values()
+        // Threads are listed as tasks of their process: count processes only.
+        .filter(|process| process.thread_kind().is_none())
         .filter(|process| {
             let name = process.name().to_string_lossy();
             (name.contains("chrom") || name.contains("headless")) && descends_from(system, process.pid(), own)

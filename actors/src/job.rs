@@ -10,7 +10,7 @@
 mod record;
 mod request;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use motionrender_engine::render::{RenderControl, RenderError, RenderReport, RenderRequest};
 use serde_json::json;
+use tokio::sync::oneshot;
 
 pub use record::{timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
 pub use request::{RenderJobRequest, RenderOptions};
@@ -26,7 +27,7 @@ pub use request::{RenderJobRequest, RenderOptions};
 use crate::counters::Counters;
 use crate::engine::{events, input, options, ApiError, JobEvent, Shared};
 use crate::notifier::Deliver;
-use crate::panic_guard::catching;
+use crate::panic_guard::{catching, fault_at};
 use crate::store::StoreError;
 use crate::supervisor::{JobEnded, Supervisor};
 
@@ -53,6 +54,18 @@ pub struct Job {
     /// Set when the engine shuts down: the job is checkpointed, not failed.
     checkpoint: bool,
     phase: Phase,
+    /// The job's writes, done one at a time in order.
+    writes: VecDeque<Write>,
+    writing: bool,
+}
+
+/// One write of the job's actor.
+#[derive(Debug)]
+enum Write {
+    /// A change of state; the answer says whether the store took it.
+    Change(JobChange, Option<oneshot::Sender<bool>>),
+    /// Free the slot and stop; `forget` removes the job's segments and work folder.
+    Leave { forget: bool },
 }
 
 impl std::fmt::Debug for Job {
@@ -63,7 +76,7 @@ impl std::fmt::Debug for Job {
 
 impl Job {
     pub(crate) fn new(record: JobRecord, shared: Arc<Shared>, supervisor: Addr<Supervisor>) -> Self {
-        Self { record, shared, supervisor, cancel: Arc::new(AtomicBool::new(false)), checkpoint: false, phase: Phase::Waiting }
+        Self { record, shared, supervisor, cancel: Arc::new(AtomicBool::new(false)), checkpoint: false, phase: Phase::Waiting, writes: VecDeque::new(), writing: false }
     }
 
     fn id(&self) -> String {
@@ -71,14 +84,70 @@ impl Job {
     }
 
     /// Asks the store for `change`; on success the job's record, the live
-    /// event and (when there is one) the callback follow it. Runs while the
-    /// actor waits, so the job's changes are written one at a time.
+    /// event and (when there is one) the callback follow it.
     fn change(&mut self, change: JobChange, ctx: &mut Context<Self>) {
-        let store = self.shared.store.clone();
-        let id = self.id();
-        ctx.wait(async move { store.apply(&id, change).await }.into_actor(self).map(|applied, job, _| {
-            job.applied(applied);
-        }));
+        self.write(Write::Change(change, None), ctx);
+    }
+
+    /// Queues a write; the job's writes run one at a time, in order, and no
+    /// message of the job is handled while one runs.
+    fn write(&mut self, write: Write, ctx: &mut Context<Self>) {
+        self.writes.push_back(write);
+        if !self.writing {
+            self.next_write(ctx);
+        }
+    }
+
+    fn next_write(&mut self, ctx: &mut Context<Self>) {
+        let Some(write) = self.writes.pop_front() else {
+            self.writing = false;
+            return;
+        };
+        self.writing = true;
+        match write {
+            Write::Change(change, answer) => {
+                let store = self.shared.store.clone();
+                let id = self.id();
+                let cancelling = change == JobChange::Cancel;
+                ctx.wait(async move { store.apply(&id, change).await }.into_actor(self).map(move |applied, job, ctx| {
+                    let taken = job.applied(applied);
+                    if let Some(answer) = answer {
+                        let _ = answer.send(taken);
+                    }
+                    if taken && cancelling {
+                        tracing::info!(job_id = %job.record.job_id, "job cancelled");
+                        if job.phase == Phase::Waiting {
+                            job.phase = Phase::Ending;
+                            job.writes.push_back(Write::Leave { forget: true });
+                        }
+                    }
+                    job.next_write(ctx);
+                }));
+            }
+            Write::Leave { forget } => {
+                let (shared, id, dir) = (Arc::clone(&self.shared), self.id(), job_dir(&self.shared, &self.record.job_id));
+                let (supervisor, completed, output_key) = (self.supervisor.clone(), self.record.status == JobStatus::Completed, self.record.output_key.clone());
+                ctx.wait(
+                    async move {
+                        if forget {
+                            if let Err(error) = shared.store.drop_segments(&id).await {
+                                tracing::warn!(job_id = %id, %error, "cannot forget the job's segments");
+                            }
+                            let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+                            // A job that did not complete keeps no output (a cancel may have
+                            // won the race with its upload).
+                            if !completed {
+                                let _ = shared.storage.delete(&qc_key(&output_key)).await;
+                                let _ = shared.storage.delete(&output_key).await;
+                            }
+                        }
+                        let _ = supervisor.send(JobEnded(id)).await;
+                    }
+                    .into_actor(self)
+                    .map(|(), _, ctx| ctx.stop()),
+                );
+            }
+        }
     }
 
     fn applied(&mut self, applied: Result<(JobRecord, Option<crate::store::OutboxEvent>), StoreError>) -> bool {
@@ -136,23 +205,9 @@ impl Job {
         self.leave(ctx, true);
     }
 
-    /// Frees the slot and stops; `forget` removes the job's segments and work folder.
+    /// Frees the slot and stops (after the writes queued before).
     fn leave(&mut self, ctx: &mut Context<Self>, forget: bool) {
-        let (store, id, dir) = (self.shared.store.clone(), self.id(), job_dir(&self.shared, &self.record.job_id));
-        let supervisor = self.supervisor.clone();
-        ctx.wait(
-            async move {
-                if forget {
-                    if let Err(error) = store.drop_segments(&id).await {
-                        tracing::warn!(job_id = %id, %error, "cannot forget the job's segments");
-                    }
-                    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-                }
-                let _ = supervisor.send(JobEnded(id)).await;
-            }
-            .into_actor(self)
-            .map(|(), _, ctx| ctx.stop()),
-        );
+        self.write(Write::Leave { forget }, ctx);
     }
 }
 
@@ -184,7 +239,9 @@ impl Handler<Run> for Job {
         // Every event of the work carries the job's id through its span.
         let span = tracing::info_span!("job", job_id = %self.record.job_id);
         let work = tracing::Instrument::instrument(work(Arc::clone(&self.shared), self.record.clone(), Arc::clone(&self.cancel), ctx.address()), span);
-        ctx.spawn(catching(work).into_actor(self).map(|outcome, job, ctx| job.ended(outcome, ctx)));
+        let me = ctx.address();
+        // The outcome comes back as a message, so its writes run in a handler's turn.
+        ctx.spawn(catching(work).into_actor(self).map(move |outcome, _, _| tell(me, Ended(outcome))));
     }
 }
 
@@ -212,27 +269,17 @@ impl Handler<Progress> for Job {
 pub struct Cancel;
 
 impl Handler<Cancel> for Job {
-    // Atomic: no other message of this job is handled until the cancel is written.
-    type Result = AtomicResponse<Self, bool>;
+    type Result = ResponseFuture<bool>;
 
-    fn handle(&mut self, _: Cancel, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, _: Cancel, ctx: &mut Self::Context) -> Self::Result {
         if self.record.status.is_finished() || self.phase == Phase::Ending {
-            return AtomicResponse::new(Box::pin(fut::ready(false)));
+            return Box::pin(async { false });
         }
         self.cancel.store(true, Ordering::Relaxed);
-        let store = self.shared.store.clone();
-        let id = self.id();
-        AtomicResponse::new(Box::pin(async move { store.apply(&id, JobChange::Cancel).await }.into_actor(self).map(|applied, job, ctx| {
-            let cancelled = job.applied(applied);
-            if cancelled {
-                tracing::info!(job_id = %job.record.job_id, "job cancelled");
-                if job.phase == Phase::Waiting {
-                    job.phase = Phase::Ending;
-                    job.leave(ctx, true);
-                }
-            }
-            cancelled
-        })))
+        let (answer, answered) = oneshot::channel();
+        // In line with the job's other writes: whichever the store takes first wins.
+        self.write(Write::Change(JobChange::Cancel, Some(answer)), ctx);
+        Box::pin(async move { answered.await.unwrap_or(false) })
     }
 }
 
@@ -251,6 +298,30 @@ impl Handler<Checkpoint> for Job {
             self.phase = Phase::Ending;
             self.leave(ctx, false);
         }
+    }
+}
+
+/// Sends `message` to the job's own actor, waiting for room in its mailbox.
+fn tell<M>(job: Addr<Job>, message: M)
+where
+    M: Message<Result = ()> + Send + 'static,
+    Job: Handler<M>,
+{
+    actix::spawn(async move {
+        let _ = job.send(message).await;
+    });
+}
+
+/// The job's work ended: with its outcome, or a panic's message.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Ended(Result<Result<Stored, ApiError>, String>);
+
+impl Handler<Ended> for Job {
+    type Result = ();
+
+    fn handle(&mut self, Ended(outcome): Ended, ctx: &mut Self::Context) {
+        self.ended(outcome, ctx);
     }
 }
 
@@ -301,7 +372,11 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
     };
     let started = Instant::now();
     let mut last = Instant::now();
+    let fault = format!("job_panic:{job_id}");
     let mut progress = move |done: u64, total: u64| {
+        if done > 0 && fault_at(&fault) {
+            panic!("injected fault: {fault}");
+        }
         if last.elapsed() < PROGRESS_EVERY && done < total {
             return;
         }

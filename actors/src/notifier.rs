@@ -74,7 +74,7 @@ impl Notifier {
             match outcome {
                 Ok(()) => {
                     if notifier.again.remove(&job_id) {
-                        notifier.start_run(job_id, ctx);
+                        tell(ctx.address(), job_id);
                     }
                 }
                 Err(message) => {
@@ -87,13 +87,14 @@ impl Notifier {
 
     /// Starts a run for every job with undelivered events.
     fn resume(&mut self, ctx: &mut Context<Self>) {
+        let _ = &self.restarts;
         let store = self.store.clone();
-        ctx.spawn(async move { store.pending_events("").await }.into_actor(self).map(|pending, notifier, ctx| match pending {
+        ctx.spawn(async move { store.pending_events("").await }.into_actor(self).map(|pending, _, ctx| match pending {
             Ok(events) => {
                 let mut jobs: Vec<String> = events.into_iter().map(|event| event.job_id).collect();
                 jobs.dedup();
                 for job_id in jobs {
-                    notifier.start_run(job_id, ctx);
+                    tell(ctx.address(), job_id);
                 }
             }
             Err(error) => tracing::error!(%error, "cannot read the callback outbox"),
@@ -135,6 +136,14 @@ impl Handler<Deliver> for Notifier {
     fn handle(&mut self, Deliver(job_id): Deliver, ctx: &mut Self::Context) {
         self.start_run(job_id, ctx);
     }
+}
+
+/// Tells the notifier (from one of its own futures) that a job has events,
+/// through its mailbox, so the new run starts in a handler's turn.
+fn tell(notifier: Addr<Notifier>, job_id: String) {
+    actix::spawn(async move {
+        let _ = notifier.send(Deliver(job_id)).await;
+    });
 }
 
 /// Delivers a job's pending events in order until none is left (or the engine stops).

@@ -28,12 +28,12 @@ pub fn catching_blocking<T>(work: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// The test-only fault switch: with the `fault-injection` feature, the
-/// environment variable `MOTIONRENDER_FAULT` names a point where the engine
+/// environment variable `MR_TEST_FAULT` names a point where the engine
 /// panics on purpose. Without the feature this is always false.
 pub fn fault_at(point: &str) -> bool {
     #[cfg(feature = "fault-injection")]
     {
-        std::env::var("MOTIONRENDER_FAULT").is_ok_and(|wanted| wanted.split(',').any(|p| p.trim() == point))
+        std::env::var("MR_TEST_FAULT").is_ok_and(|wanted| wanted.split(',').any(|p| p.trim() == point))
     }
     #[cfg(not(feature = "fault-injection"))]
     {

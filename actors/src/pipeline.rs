@@ -22,7 +22,6 @@ use crate::backpressure::{Backpressure, OpenQueue, PressureReadings};
 use crate::browser_pool::{Acquire, BrowserPool, Lease};
 use crate::counters::Counters;
 use crate::encoder::{EncodeSegment, Encoder};
-use crate::panic_guard::fault_at;
 use crate::rasterizer::{Rasterize, Rasterizer};
 use crate::segment_merger::{Merge, SegmentMerger};
 
@@ -245,9 +244,6 @@ async fn render_segment(
         .map_err(|e| stopped("backpressure controller", e))?;
     let aborted = Arc::new(AtomicBool::new(false));
     let encoded = actors.encoder.send(EncodeSegment { job: Arc::clone(job), plan, out, consumer: queue.consumer(), aborted: Arc::clone(&aborted) });
-    if fault_at("job_panic") {
-        panic!("injected fault: job_panic");
-    }
     let rasterizer = Rasterizer::new(Arc::clone(job), page, plan, queue.producer()).start();
     let rasterized = rasterizer.send(Rasterize).await.map_err(|e| stopped("rasterizer", e)).and_then(|r| r);
     if rasterized.is_err() {

@@ -155,7 +155,8 @@ impl Handler<CancelJob> for Supervisor {
         let job = self.jobs.get(&job_id).cloned();
         Box::pin(async move {
             match job {
-                Some(job) => job.send(crate::job::Cancel).await.map_err(|e| ApiError::internal(format!("the job's actor stopped: {e}"))),
+                // A job whose actor stopped meanwhile has ended: nothing to cancel.
+                Some(job) => Ok(job.send(crate::job::Cancel).await.unwrap_or(false)),
                 None if known => Ok(false),
                 None => Err(ApiError::not_found(&job_id)),
             }

@@ -1,7 +1,10 @@
-//! Inputs shared by motionrender's benchmarks: generated scenarios of a
-//! chosen size, so benchmarks need no files.
+//! Inputs shared by motionrender's benchmarks (generated scenarios of a
+//! chosen size, so benchmarks need no files) and the frame-drop tuning
+//! harness of `motionrender tune` ([`tune`]).
 
 use serde_json::{json, Value};
+
+pub mod tune;
 
 /// A v2.0 scenario with `cues` subtitle cues, each `words` words long, one
 /// per `spacing` seconds, every word with a fadeIn/fadeOut plugin chain.

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
-use motionrender_tests::{descendants, fixtures_dir, motionrender_binary, read_json};
+use motionrender_tests::{descendants, fixtures_dir, frame_hashes, motionrender_binary, read_json};
 use serde_json::Value;
 
 /// A 10 s clip with captions changing all the time, cut into five segments
@@ -55,19 +55,6 @@ fn start_render(clip: &Path, out: &Path, work: &Path, extra: &[&str]) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-/// The MD5 of every decoded video frame, in order.
-fn frame_hashes(video: &Path) -> Vec<String> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| line.rsplit(',').next()).map(|hash| hash.trim().to_owned()).collect()
 }
 
 /// Waits until the render works on its second segment, then kills the

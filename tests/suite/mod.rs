@@ -17,3 +17,5 @@ mod service_load;
 mod service_requests;
 mod service_s3;
 mod service_support;
+mod service_tree;
+mod tune;

@@ -70,6 +70,13 @@ async fn the_hosts_routes_keep_working_while_the_mounted_engine_renders() {
         ServerProcess::start(&example_binary("embedded"), &["--bind", &addr, "--data-dir", &data_arg], &dir.path().join("embedded.log"));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     wait_until_up(&client, &base, &mut server).await;
+    // One actix System: the host's handlers and the engine's actors run in
+    // it, and the engine started no runtime of its own.
+    let (_, runtime, _) = get_json(&client, &format!("{base}/api/runtime")).await;
+    assert!(runtime["host_system"].is_u64(), "{runtime}");
+    assert_eq!(runtime["host_system"], runtime["engine_system"], "the engine runs in another System: {runtime}");
+    let threads: Vec<&str> = runtime["threads"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(!threads.iter().any(|name| name.starts_with("motionrender-en")), "the engine started a runtime of its own: {threads:?}");
     check_host_routes(&client, &base).await;
     let (status, _, _) = get_json(&client, &format!("{base}/api/jobs/{JOB}/summary")).await;
     assert_eq!(status, 404, "a job that was never submitted has a summary");
@@ -160,6 +167,24 @@ async fn the_hosts_routes_keep_working_while_the_mounted_engine_renders() {
     let (_, hello, _) = get_json(&client, &format!("{base}/api/hello")).await;
     assert!(hello["render_events_seen"].as_u64().unwrap() >= 3, "the host's event watcher saw too little: {hello}");
     assert!(server.output().contains(&format!("embedded: job {JOB} completed")), "no completion logged:\n{}", server.output());
+
+    // The host submits through the engine handle too (no HTTP to the engine).
+    let through_handle = json!({
+        "jobId": "through-handle",
+        "videoUrl": clip.to_string_lossy(),
+        "scenario": read_json(&fixtures_dir().join("render/busy_captions.json")),
+    });
+    let answer = client.post(format!("{base}/api/host-jobs")).json(&through_handle).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 202, "host submit: {}", answer.text().await.unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let (_, summary, _) = get_json(&client, &format!("{base}/api/jobs/through-handle/summary")).await;
+        if summary["status"] == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline && summary["status"] != "failed", "the job submitted through the handle: {summary}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     // A graceful stop leaves no browser or encoder behind.
     let exit = server.stop(Duration::from_secs(20));

@@ -134,14 +134,15 @@ fn a_cancel_mid_render_is_reported_within_2_s_and_leaves_no_output_and_no_child(
     server.wait_for("to-cancel", Duration::from_secs(2), |s| s["status"] == "cancelled");
     assert!(asked.elapsed() <= Duration::from_secs(2));
 
-    // Cleaning up follows the answer within seconds: no child, no output, no work files.
+    // Cleaning up follows the answer within seconds: no child, no output, no
+    // work files. (The warm pool's browsers, under work/browsers, stay for the next job.)
     let marker = dir.path().to_string_lossy().into_owned();
     let listing = |sub: &str| -> Vec<std::path::PathBuf> {
         std::fs::read_dir(dir.path().join(sub)).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left: Vec<_> = processes_mentioning(&marker).into_iter().filter(|(pid, _)| *pid != server.pid()).collect();
+        let left: Vec<_> = processes_mentioning(&marker).into_iter().filter(|(pid, cmdline)| *pid != server.pid() && !cmdline.contains("/work/browsers/")).collect();
         let (outputs, work) = (listing("output"), listing("work/jobs"));
         if left.is_empty() && outputs.is_empty() && work.is_empty() {
             break;

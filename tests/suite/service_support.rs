@@ -23,13 +23,26 @@ pub struct Server {
     pub data_dir: PathBuf,
     port: u16,
     sets: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     /// Starts a server on a free port with `data_dir`, `--set`s applied.
     pub fn start(data_dir: &Path, sets: &[&str]) -> Self {
+        Self::start_with_env(data_dir, sets, &[])
+    }
+
+    /// As [`Server::start`], with environment variables for the server.
+    pub fn start_with_env(data_dir: &Path, sets: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let mut server = Self { process: None, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_path_buf(), port, sets: sets.iter().map(|s| (*s).to_owned()).collect() };
+        let mut server = Self {
+            process: None,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            port,
+            sets: sets.iter().map(|s| (*s).to_owned()).collect(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
         server.spawn();
         server
     }
@@ -41,7 +54,8 @@ impl Server {
             args.extend(["--set", set]);
         }
         args.extend(["serve", "--bind", &bind, "--data-dir", &dir]);
-        self.process = Some(ServerProcess::start(&motionrender_binary(), &args, &self.data_dir.join("server.log")));
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.process = Some(ServerProcess::start_with_env(&motionrender_binary(), &args, &env, &self.data_dir.join("server.log")));
         let deadline = Instant::now() + Duration::from_secs(30);
         while get(&format!("{}/livez", self.base)).status != 200 {
             assert!(Instant::now() < deadline, "the server did not come up: {}", self.log());

@@ -127,6 +127,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .route("/api/items/{id}", web::get().to(item))
                 .route("/api/jobs/{job_id}/summary", web::get().to(job_summary))
                 .route("/api/runtime", web::get().to(runtime))
+                .route("/api/host-jobs", web::post().to(submit_through_handle))
                 .service(
                     web::scope(ENGINE_SCOPE)
                         .app_data(web::PayloadConfig::new(max_body as usize))
@@ -142,6 +143,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         engine.shutdown().await;
         served
     })
+}
+
+/// The host's own way to start a render: the body is a render request,
+/// handed to the engine through its Rust handle (no HTTP between them).
+async fn submit_through_handle(engine: web::Data<Engine>, body: web::Json<motionrender_actors::job::RenderJobRequest>) -> HttpResponse {
+    match engine.submit(body.into_inner()).await {
+        Ok(submitted) => HttpResponse::Accepted().json(json!({ "job_id": submitted.job.job_id, "created": submitted.created })),
+        Err(error) => HttpResponse::build(actix_web::http::StatusCode::from_u16(error.http_status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST))
+            .json(json!({ "error": error.error_message, "error_code": error.error_code })),
+    }
 }
 
 /// Which actix System this handler and the engine run in, and the

@@ -3,11 +3,13 @@
 mod error;
 mod frame;
 mod frame_queue;
+mod memory_gate;
 mod sequencer;
 mod stats;
 
 pub use error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
 pub use frame::{BoundingBox, OverlayFrame};
 pub use frame_queue::{FrameConsumer, FrameProducer, FrameQueue, PushOutcome, QueueCapacity};
+pub use memory_gate::MemoryGate;
 pub use sequencer::{OverlayOrigin, OverlaySequencer, SequencedOverlay, SequencerStats};
 pub use stats::{DropReason, QueueStats};

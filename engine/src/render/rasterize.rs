@@ -15,10 +15,7 @@ use super::overlay::{decode_overlay, fade};
 use super::report::{FrameCounts, RenderError, StageSeconds};
 use crate::browser::OverlayPage;
 use crate::plan::{frame_is_alive, SegmentPlan};
-use crate::queue::{FrameProducer, OverlayFrame, PushTimeoutError};
-
-/// How long a producer pauses at a time while memory is above the high-water mark.
-const MEMORY_PAUSE: Duration = Duration::from_millis(20);
+use crate::queue::{FrameProducer, MemoryGate, OverlayFrame, PushTimeoutError};
 
 /// What the browser side of one segment did.
 #[derive(Debug, Default)]
@@ -108,11 +105,12 @@ pub async fn rasterize_segment(
 /// seconds spent waiting.
 async fn push(job: &JobContext, producer: &FrameProducer, frame: OverlayFrame) -> Result<f64, RenderError> {
     let started = Instant::now();
+    // The controller's reading stands for the resident memory MemoryGate's rule compares.
     while job.pressure.is_closed() && producer.stats().depth() > 0 {
         if job.is_aborted() {
             return Err(RenderError::Stopped);
         }
-        tokio::time::sleep(MEMORY_PAUSE).await;
+        tokio::time::sleep(MemoryGate::PAUSE).await;
     }
     match producer.push_timeout(frame, Duration::ZERO) {
         Ok(_) => {}

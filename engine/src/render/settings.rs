@@ -11,7 +11,7 @@ use motionrender_config::{Config, DropPolicy, EncoderChoice};
 
 use crate::browser::{LaunchOptions, PageTimeouts};
 use crate::media::{FrameRate, MediaInfo, VideoFormat};
-use crate::queue::{InvalidCapacity, QueueCapacity};
+use crate::queue::{InvalidCapacity, MemoryGate, QueueCapacity};
 use crate::scenario::Scenario;
 use super::report::FinishedSegment;
 
@@ -139,7 +139,6 @@ impl RetryPolicy {
 impl RenderSettings {
     /// The settings the configuration gives.
     pub fn from_config(config: &Config) -> Result<Self, InvalidCapacity> {
-        let budget = config.memory.budget_mb.saturating_mul(1024 * 1024);
         Ok(Self {
             encoder: config.encoder.kind,
             preset: config.encoder.preset.clone(),
@@ -154,7 +153,7 @@ impl RenderSettings {
                 initial_backoff: Duration::from_millis(config.retries.initial_backoff_ms),
                 max_backoff: Duration::from_millis(config.retries.max_backoff_ms),
             },
-            memory_high_water_bytes: (budget as f64 * config.memory.pause_at_fraction) as u64,
+            memory_high_water_bytes: MemoryGate::from_budget(config.memory.budget_mb, config.memory.pause_at_fraction).high_water_bytes(),
             browser: LaunchOptions {
                 executable: config.browser.executable().map(PathBuf::from),
                 launch_timeout: Duration::from_millis(config.browser.launch_timeout_ms),

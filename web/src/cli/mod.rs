@@ -9,6 +9,7 @@ use motionrender_config::{parse_override, Config, Sources};
 mod log;
 mod render;
 mod serve;
+mod tune;
 mod validate;
 
 /// Burns MotionText animated subtitles into videos.
@@ -39,6 +40,9 @@ enum Command {
     Render(render::RenderArgs),
     /// Serve the HTTP API (see API.md) with a durable job store.
     Serve(serve::ServeArgs),
+    /// Sweep frame-queue settings on synthetic or real runs and recommend
+    /// a configuration (`tune SWEEP.toml`), or compare two sweeps (`tune compare A B`).
+    Tune(Box<tune::TuneArgs>),
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             log::install(&config.log)?;
             render::run(&args, &config)
         }
+        Command::Tune(args) => tune::run(&args, &load_config(cli.config, &cli.overrides)?),
         Command::Serve(args) => {
             let config = load_config_with(cli.config, args.overrides(), &cli.overrides)?;
             log::install(&config.log)?;

@@ -51,6 +51,7 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(root).with_context(|| format!("cannot create the input root {root}"))?;
     }
     let max_body = config.server.max_body_bytes;
+    let log_format = config.log.format;
     // One actix System runs the HTTP server and the engine's actor tree.
     actix_web::rt::System::new().block_on(async move {
         let engine = Engine::start(EngineOptions { public_base_url: format!("http://{bind}"), config }).await.context("cannot start the engine")?;
@@ -66,7 +67,9 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
             .bind(&bind)
             .with_context(|| format!("cannot listen on {bind}"))?;
             tracing::info!(%bind, "serving");
-            eprintln!("motionrender: serving on http://{bind}");
+            if log_format == motionrender_config::LogFormat::Text {
+                eprintln!("motionrender: serving on http://{bind}");
+            }
             server.run().await.context("the HTTP server failed")
         };
         engine.shutdown().await;
