@@ -66,17 +66,20 @@ pub(crate) fn client_reason(stderr: &str, path: &Path) -> String {
     }
 }
 
-/// A line without its leading `[component @ 0xADDRESS] `.
+/// A line without its leading `[component @ 0xADDRESS] ` (also when the
+/// stderr tail cut the line's start off: `64 @ 0x55…] `).
 fn without_context(line: &str) -> &str {
-    match line.split_once("] ") {
-        Some((context, rest)) if context.starts_with('[') && context.contains(" @ 0x") => rest.trim_start(),
+    let Some(at) = line.find(" @ 0x") else { return line };
+    match line[at..].find("] ") {
+        Some(close) if !line[..at].contains(' ') => line[at + close + 2..].trim_start(),
         _ => line,
     }
 }
 
-/// A word that is an absolute path (`/a/b/c.mp4:`) as its last part (`c.mp4:`).
+/// A word that is a path (`/a/b/c.mp4:`, or `rk/a/c.mp4` where the stderr
+/// tail cut it) as its last part (`c.mp4:`); a ratio like `1/25` stays.
 fn without_directories(word: &str) -> String {
-    if word.starts_with('/') && word[1..].contains('/') {
+    if word.matches('/').count() >= 2 {
         word.rsplit('/').next().unwrap_or_default().to_owned()
     } else {
         word.to_owned()
@@ -106,6 +109,14 @@ mod tests {
                       Error opening /srv/other/place/x.mp4 failed";
         let reason = client_reason(stderr, path);
         assert_eq!(reason, "moov atom not found; clip.mp4: Invalid data found when processing input; Error opening x.mp4 failed");
+    }
+
+    #[test]
+    fn a_line_whose_start_the_tail_cut_off_loses_its_context_too() {
+        let reason = client_reason("64 @ 0x564822ddc300] Error splitting the input into NAL units.\nError while decoding", Path::new("/a/b.mp4"));
+        assert_eq!(reason, "Error splitting the input into NAL units.; Error while decoding");
+        assert_eq!(without_context("size 1 @ 0x10] is kept"), "size 1 @ 0x10] is kept", "only a leading context is dropped");
+        assert_eq!(client_reason("rk/jobs/j1/input/clip.mp4: partial file at 1/25", Path::new("/srv/work/jobs/j1/input/clip.mp4")), "clip.mp4: partial file at 1/25");
     }
 
     #[test]
