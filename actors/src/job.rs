@@ -154,7 +154,16 @@ impl Job {
         match applied {
             Ok((record, event)) => {
                 self.record = record;
-                let _ = self.shared.events.send(JobEvent { job_id: self.id(), payload: events::payload(&self.record) });
+                // A live event is the callback's payload, with its event id when it has one.
+                let payload = match &event {
+                    Some(event) => {
+                        let mut payload = event.payload.clone();
+                        payload["event_id"] = event.event_id.clone().into();
+                        payload
+                    }
+                    None => events::payload(&self.record),
+                };
+                let _ = self.shared.events.send(JobEvent { job_id: self.id(), payload });
                 if event.is_some() && self.shared.notifier.try_send(Deliver(self.id())).is_err() {
                     tracing::warn!(job_id = %self.record.job_id, "the notifier's mailbox is full; the event waits in the outbox");
                 }
@@ -345,7 +354,7 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
     let scenario = input::load_scenario(&request.scenario)?;
     let settings = options::render_settings(config, &request.options)?;
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot create {}: {e}", dir.display())))?;
-    let video = input::fetch_video(&shared.policy, &shared.storage, &request.video_url, &dir).await?;
+    let video = input::fetch_video(&shared.policy, &shared.storage, &request.video_url, &dir, &cancel).await?;
     let render = RenderRequest {
         video,
         scenario,

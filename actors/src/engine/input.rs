@@ -38,14 +38,8 @@ pub fn refused(error: PolicyError) -> ApiError {
 /// symlink-free path); an http(s) or s3 one is downloaded there within the
 /// URL policy's bounds (no redirects, so the policy's check holds).
 ///
-/// Not cancellable; see [`fetch_video_cancellable`].
-pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path) -> Result<PathBuf, ApiError> {
-    fetch_video_cancellable(policy, storage, url, dir, &AtomicBool::new(false)).await
-}
-
-/// As [`fetch_video`], stopping as soon as `cancel` is set (the job's
-/// cancel flag).
-pub async fn fetch_video_cancellable(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path, cancel: &AtomicBool) -> Result<PathBuf, ApiError> {
+/// Stops as soon as `cancel` (the job's cancel flag) is set.
+pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: &Path, cancel: &AtomicBool) -> Result<PathBuf, ApiError> {
     let source = policy.check_video_url(url).await.map_err(refused)?;
     let folder = dir.join("input");
     let _ = std::fs::remove_dir_all(&folder);
