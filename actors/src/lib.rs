@@ -29,4 +29,4 @@ pub mod url_policy;
 
 pub use counters::Counters;
 pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};
-pub use pipeline::RenderActors;
+pub use pipeline::{render_blocking, RenderActors};

@@ -120,6 +120,23 @@ impl RenderActors {
     }
 }
 
+/// Renders `request` on the calling thread, outside any service: starts an
+/// actix System there with the render side of the tree (a pool of
+/// `settings.pages` browsers, none kept warm), renders, and closes the
+/// browsers. The CLI's `render` and the tuning harness's real runs use it.
+pub fn render_blocking(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u64) + Send)) -> Result<RenderReport, RenderError> {
+    let mut launch = request.settings.browser.clone();
+    launch.profile_parent.get_or_insert_with(|| request.work_dir.clone());
+    let pool = crate::browser_pool::PoolSettings { capacity: request.settings.pages.max(1), min_idle: 0, idle_timeout: Duration::from_secs(60), launch };
+    let high_water = request.settings.memory_high_water_bytes;
+    actix::System::new().block_on(async move {
+        let actors = RenderActors::start(pool, high_water, Arc::new(Counters::default()));
+        let report = actors.render(request, RenderControl::default(), progress).await;
+        let _ = actors.pool.send(crate::browser_pool::Close).await;
+        report
+    })
+}
+
 /// One page of a render: leases a browser, opens the render's page on it,
 /// and takes segments until none is left.
 async fn run_page(

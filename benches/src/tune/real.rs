@@ -1,4 +1,4 @@
-//! A real run: the engine's own render (`engine::render::render`) of the
+//! A real run: the engine's render on its actor tree (`render_blocking`) of the
 //! sweep's video and scenario with the point's settings, its numbers read
 //! from the render's report (the QC report, kept beside the results).
 //!
@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use motionrender_config::Config;
-use motionrender_engine::render::{render, RenderReport, RenderRequest, RenderSettings};
+use motionrender_actors::render_blocking;
+use motionrender_engine::render::{RenderReport, RenderRequest, RenderSettings};
 use motionrender_engine::scenario::Scenario;
 
 use super::error::TuneError;
@@ -27,11 +28,10 @@ pub struct RealSource {
     pub scenario: Scenario,
     pub segment_seconds: Option<f64>,
     pub plugin_dir: Option<PathBuf>,
-    runtime: tokio::runtime::Runtime,
 }
 
 impl RealSource {
-    /// Loads the scenario of `input` and starts the runtime renders run on.
+    /// Loads the scenario of `input`.
     pub fn open(input: &RealInput, config: &Config) -> Result<Self, TuneError> {
         let missing = |name: &str| TuneError::Spec { origin: "the sweep".to_owned(), message: format!("{name} is required when mode = \"real\"") };
         let video = input.video.clone().ok_or_else(|| missing("real.video"))?;
@@ -39,8 +39,7 @@ impl RealSource {
         let text = std::fs::read_to_string(&scenario_path).map_err(TuneError::io(&scenario_path))?;
         let scenario = motionrender_engine::scenario::load(&text)
             .map_err(|e| TuneError::Spec { origin: scenario_path.display().to_string(), message: format!("the scenario is refused: {e}") })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(TuneError::io("the async runtime"))?;
-        Ok(Self { video, scenario, segment_seconds: input.segment_seconds, plugin_dir: config.paths.plugin_dir().map(PathBuf::from), runtime })
+        Ok(Self { video, scenario, segment_seconds: input.segment_seconds, plugin_dir: config.paths.plugin_dir().map(PathBuf::from) })
     }
 
     /// Renders once with `settings` into `work`, keeping the QC report as
@@ -63,7 +62,7 @@ impl RealSource {
         // Each run's peak starts from now (Linux: "5" resets VmHWM); where
         // that fails the peak is the process's so far, and says so.
         let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-        let report = self.runtime.block_on(render(&request, &mut |_, _| {})).map_err(|e| failed(format!("[{}] {e}", e.code())))?;
+        let report = render_blocking(&request, &mut |_, _| {}).map_err(|e| failed(format!("[{}] {e}", e.code())))?;
         let qc = serde_json::to_string_pretty(&report).map_err(|e| failed(e.to_string()))?;
         std::fs::write(qc_path, qc).map_err(TuneError::io(qc_path))?;
         let _ = std::fs::remove_file(&out);

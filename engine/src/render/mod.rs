@@ -5,11 +5,10 @@
 //! or reuse) feeding a bounded frame queue and a media side (decode,
 //! composite, encode) on its own thread — and finished: the segments merged
 //! with the source's audio, the result put through the QC gate.
-//! [`render_with`] drives the steps on a pool of pages of its own; the actor
-//! tree drives the same steps with its browser pool and encoders.
+//! The actor tree (`motionrender-actors`) drives these steps with its
+//! browser pool, rasterizers and encoders; this crate has no driver of its own.
 
 mod compose;
-mod job;
 mod memory;
 mod overlay;
 mod page_slot;
@@ -21,7 +20,6 @@ mod segment;
 mod settings;
 
 pub use compose::{compose_segment, Composed};
-pub use job::{render, render_with};
 pub use memory::{chromium_bytes, descendants};
 pub use overlay::{decode_overlay, fade, OverlayImage};
 pub use page_slot::{LoadedPage, PageReport};

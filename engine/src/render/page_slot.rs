@@ -1,8 +1,5 @@
-//! One page of the engine's own pool: a headless browser with one overlay
-//! page that has the job's scenario loaded. Started on first use,
-//! health-checked before each segment, and replaced after a browser fault.
-
-use std::time::Instant;
+//! A render's overlay page on a browser: opened with the render's size,
+//! plugins and scenario, health-checked, closed when the render is done.
 
 use super::prepared::JobContext;
 use super::report::RenderError;
@@ -68,61 +65,3 @@ impl LoadedPage {
     }
 }
 
-/// A page ready to seek, with the browser it runs in.
-pub(super) struct ReadyPage {
-    browser: HeadlessBrowser,
-    loaded: LoadedPage,
-}
-
-impl ReadyPage {
-    pub fn page(&self) -> &OverlayPage {
-        &self.loaded.page
-    }
-
-    pub fn report(&self) -> PageReport {
-        self.loaded.report()
-    }
-}
-
-#[derive(Default)]
-pub(super) struct PageSlot {
-    ready: Option<ReadyPage>,
-}
-
-impl PageSlot {
-    /// The slot's page, started (or restarted) when needed. Returns the
-    /// seconds spent starting a browser, zero when the page was healthy.
-    pub async fn ready(&mut self, job: &JobContext) -> Result<(&ReadyPage, f64), RenderError> {
-        if let Some(ready) = &self.ready {
-            if !ready.loaded.is_healthy().await {
-                self.discard().await;
-            }
-        }
-        let mut started_in = 0.0;
-        if self.ready.is_none() {
-            let started = Instant::now();
-            let browser = HeadlessBrowser::launch(&job.settings.browser).await?;
-            let loaded = match LoadedPage::open(job, &browser).await {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    let _ = browser.close().await;
-                    return Err(error);
-                }
-            };
-            self.ready = Some(ReadyPage { browser, loaded });
-            started_in = started.elapsed().as_secs_f64();
-        }
-        match &self.ready {
-            Some(ready) => Ok((ready, started_in)),
-            None => Err(RenderError::Stopped),
-        }
-    }
-
-    /// Closes the page and its browser (killing it when it does not exit).
-    pub async fn discard(&mut self) {
-        if let Some(ready) = self.ready.take() {
-            ready.loaded.close().await;
-            let _ = ready.browser.close().await;
-        }
-    }
-}

@@ -1,8 +1,7 @@
 //! A render made ready to run segment by segment: the source probed, the
 //! encoder chosen, the segments planned (those an earlier run finished set
-//! aside), the asset server up. Whoever drives it — the engine's own page
-//! pool ([`super::render_with`]) or the actor tree — renders the segments
-//! left to do and hands their results to [`PreparedRender::finish`], which
+//! aside), the asset server up. The actor tree renders the segments left to
+//! do and hands their results to [`PreparedRender::finish`], which
 //! merges them with the source's audio and applies the QC gate.
 
 use std::path::{Path, PathBuf};

@@ -42,7 +42,7 @@ pub struct RenderControl {
     pub finished: BTreeMap<u32, FinishedSegment>,
     pub on_segment: Option<SegmentHook>,
     /// The gate an outside memory controller closes to pause producers;
-    /// `None`: the render watches the engine's memory itself.
+    /// `None`: producers never pause for memory.
     pub pressure: Option<Arc<super::pressure::PressureGate>>,
 }
 

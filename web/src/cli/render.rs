@@ -4,17 +4,15 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Args;
 use motionrender_config::Config;
 use motionrender_config::{DropPolicy, EncoderChoice};
 use motionrender_engine::media::FrameRate;
-use motionrender_actors::browser_pool::{Close, PoolSettings};
-use motionrender_actors::{Counters, RenderActors};
-use motionrender_engine::render::{OutputShape, RenderControl, RenderRequest, RenderSettings};
+use motionrender_actors::render_blocking;
+use motionrender_engine::render::{OutputShape, RenderRequest, RenderSettings};
 use motionrender_engine::scenario;
 
 #[derive(Debug, Args)]
@@ -149,18 +147,8 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
             let _ = std::io::stderr().flush();
         }
     };
-    // The same render side of the actor tree a service runs: a browser pool
-    // with a page's worth of browsers per page, backpressure, encoders, merger.
-    let mut launch = request.settings.browser.clone();
-    launch.profile_parent.get_or_insert_with(|| request.work_dir.clone());
-    let pool = PoolSettings { capacity: request.settings.pages.max(1), min_idle: 0, idle_timeout: Duration::from_secs(60), launch };
-    let high_water = request.settings.memory_high_water_bytes;
-    let report = actix_web::rt::System::new().block_on(async move {
-        let actors = RenderActors::start(pool, high_water, Arc::new(Counters::default()));
-        let report = actors.render(&request, RenderControl::default(), &mut progress).await;
-        let _ = actors.pool.send(Close).await;
-        report
-    });
+    // The render side of the same actor tree a service runs.
+    let report = render_blocking(&request, &mut progress);
     eprintln!();
     let report = report.map_err(|error| anyhow::anyhow!("render of {} failed [{}]: {error}", args.video.display(), error.code()))?;
     let qc_path = qc_path(&args.out);
