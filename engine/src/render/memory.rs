@@ -13,11 +13,6 @@ pub fn engine_peak_bytes() -> u64 {
     status_kib(std::process::id(), "VmHWM:") * 1024
 }
 
-/// Resident bytes of the engine process.
-pub fn engine_bytes() -> u64 {
-    resident_bytes(std::process::id())
-}
-
 /// Summed resident bytes of the Chromium processes below the engine.
 pub fn chromium_bytes() -> u64 {
     descendants(std::process::id())
@@ -69,7 +64,7 @@ mod tests {
 
     #[test]
     fn the_engine_has_resident_memory_and_a_peak_at_least_as_high() {
-        let now = engine_bytes();
+        let now = resident_bytes(std::process::id());
         assert!(now > 0);
         assert!(engine_peak_bytes() >= now);
     }
