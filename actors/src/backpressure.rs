@@ -24,7 +24,7 @@ use crate::counters::Counters;
 
 const MAILBOX: usize = 256;
 /// How often memory and queue fill are read.
-const TICK: Duration = Duration::from_millis(250);
+const TICK: Duration = Duration::from_millis(500);
 
 /// What the controller reads and decides, for readers outside the actor.
 #[derive(Debug, Default)]
@@ -140,7 +140,7 @@ impl Backpressure {
 /// Reads the engine's, its browsers' and the system's memory.
 fn read(system: &mut System) -> Reading {
     system.refresh_memory();
-    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_memory());
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing().with_memory().without_tasks());
     let own = Pid::from_u32(std::process::id());
     let engine = system.process(own).map_or(0, |p| p.memory());
     let chromium = system
