@@ -97,9 +97,7 @@ impl BrowserPool {
     /// Launches browsers until `min_idle` are idle or starting (within capacity).
     fn top_up(&mut self, ctx: &mut Context<Self>) {
         let idle = self.idle.len() as u32;
-        let leased_or_starting = self.alive - idle;
         let wanted = self.settings.min_idle.saturating_sub(idle).min(self.settings.capacity.saturating_sub(self.alive));
-        let _ = leased_or_starting;
         for _ in 0..wanted {
             self.alive += 1;
             let launch = self.settings.launch.clone();
@@ -227,7 +225,7 @@ impl Handler<Acquire> for BrowserPool {
             }
             .into_actor(self)
             .then(move |granted, pool_actor, _| {
-                let retry = match granted {
+                match granted {
                     Ok(Some((browser, launched, replaced))) => {
                         let counters = &pool_actor.counters;
                         Counters::add(if launched { &counters.browsers_launched } else { &counters.browsers_reused }, 1);
@@ -237,15 +235,14 @@ impl Handler<Acquire> for BrowserPool {
                         }
                         return fut::ready(Ok(Lease { browser: Some(browser), launched, pool })).boxed_local();
                     }
-                    Ok(None) => true,
+                    // Woken: ask again (below).
+                    Ok(None) => {}
                     Err(error) => {
                         pool_actor.alive -= 1;
                         pool_actor.wake_one();
                         return fut::ready(Err(error)).boxed_local();
                     }
-                };
-                let _ = retry;
-                // Woken: ask again.
+                }
                 let address = pool.clone();
                 async move { address.send(Acquire).await.unwrap_or_else(|e| Err(RenderError::Compositor { segment: 0, message: format!("the browser pool stopped: {e}") })) }
                     .into_actor(pool_actor)

@@ -255,7 +255,8 @@ impl Engine {
     }
 }
 
-fn repeat_of(existing: JobRecord, digest: &str) -> Result<Submitted, ApiError> {
+/// The answer to a repeated job id: the existing job when the request is the same.
+pub(crate) fn repeat_of(existing: JobRecord, digest: &str) -> Result<Submitted, ApiError> {
     if existing.request_digest != digest {
         return Err(ApiError::new(409, "JOB_ALREADY_EXISTS", format!("job {} exists with a different request", existing.job_id))
             .with_job(&existing.job_id)

@@ -87,7 +87,6 @@ impl Notifier {
 
     /// Starts a run for every job with undelivered events.
     fn resume(&mut self, ctx: &mut Context<Self>) {
-        let _ = &self.restarts;
         let store = self.store.clone();
         ctx.spawn(async move { store.pending_events("").await }.into_actor(self).map(|pending, _, ctx| match pending {
             Ok(events) => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::engine::{events, ApiError, JobEvent, Shared, Submitted};
+use crate::engine::{events, repeat_of, ApiError, JobEvent, Shared, Submitted};
 use crate::job::{Checkpoint, Job, JobRecord, JobStatus, RenderJobRequest, Run};
 
 const MAILBOX: usize = 1024;
@@ -105,7 +105,7 @@ impl Handler<Admit> for Supervisor {
 
     fn handle(&mut self, Admit { record, request }: Admit, _: &mut Self::Context) -> Self::Result {
         if let Some(existing) = self.shared.store.index().get(&record.job_id).cloned() {
-            return Box::pin(fut::ready(repeat(existing, &record)));
+            return Box::pin(fut::ready(repeat_of(existing, &record.request_digest)));
         }
         let waiting = self.waiting.len() + self.admitting;
         if waiting >= self.shared.config.server.max_queued_jobs as usize {
@@ -119,7 +119,7 @@ impl Handler<Admit> for Supervisor {
         Box::pin(async move { store.insert(asked, request).await }.into_actor(self).map(move |inserted, supervisor, ctx| {
             supervisor.admitting -= 1;
             match inserted? {
-                Some(existing) => repeat(existing, &record),
+                Some(existing) => repeat_of(existing, &record.request_digest),
                 None => {
                     tracing::info!(job_id = %record.job_id, "job queued");
                     let _ = supervisor.shared.events.send(JobEvent { job_id: record.job_id.clone(), payload: events::payload(&record) });
@@ -130,16 +130,6 @@ impl Handler<Admit> for Supervisor {
             }
         }))
     }
-}
-
-/// The answer to a repeated job id: the job when the request is the same.
-fn repeat(existing: JobRecord, asked: &JobRecord) -> Result<Submitted, ApiError> {
-    if asked.request_digest != existing.request_digest {
-        return Err(ApiError::new(409, "JOB_ALREADY_EXISTS", format!("job {} exists with a different request", existing.job_id))
-            .with_job(&existing.job_id)
-            .suggest("use a new jobId, or resend the same body"));
-    }
-    Ok(Submitted { job: existing, created: false })
 }
 
 /// Cancel a job: `Ok(false)` when it had ended.
