@@ -306,7 +306,16 @@ fn a_real_sweep_renders_with_the_engine_and_says_what_it_cannot_measure() {
         assert_eq!(m["frames_in"], 75, "{line}");
         assert_eq!(m["frames_out"], 75, "{line}");
         assert_eq!(m["pushed"].as_u64().unwrap(), m["popped"].as_u64().unwrap() + m["dropped_total"].as_u64().unwrap(), "{line}");
-        assert!(m["latency"].is_null(), "real runs cannot time frames one by one: {line}");
+        // The queue times every overlay from push to pop.
+        let latency = &m["latency"];
+        assert_eq!(latency["samples"], m["popped"], "{line}");
+        let (p50, p99, max) = (latency["p50_ms"].as_f64().unwrap(), latency["p99_ms"].as_f64().unwrap(), latency["max_ms"].as_f64().unwrap());
+        assert!(p50 <= p99 && p99 <= max && max > 0.0, "{line}");
+        let peak_frames = m["queue_peak_frames"].as_u64().unwrap();
+        assert!((1..=2).contains(&peak_frames), "the queue holds 2 frames at most: {line}");
+        assert!(m["queue_peak_bytes"].as_u64().unwrap() > 0, "{line}");
+        let (run_frames, stand_in) = (m["longest_drop_run"].as_u64().unwrap(), m["longest_stand_in_ms"].as_f64().unwrap());
+        assert!((stand_in - run_frames as f64 * 40.0).abs() < 1e-6, "25 fps: 40 ms a frame: {line}");
         assert_eq!(m["peak_memory_mb"]["source"], "measured");
         assert!(m["peak_memory_mb"]["engine"].as_f64().unwrap() > 1.0 && m["peak_memory_mb"]["chromium"].as_f64().unwrap() > 1.0, "{line}");
         assert!(m["render_time_factor"].as_f64().unwrap() > 0.0);
@@ -314,8 +323,9 @@ fn a_real_sweep_renders_with_the_engine_and_says_what_it_cannot_measure() {
         assert_eq!(read_json(&qc)["frames"]["output"], 75, "the QC report kept for the run");
     }
     assert_eq!(lines[0]["metrics"]["dropped_total"], 0, "block dropped frames");
+    assert_eq!(lines[0]["metrics"]["longest_drop_run"], 0, "block substituted frames");
     let summary = read_text(&run.join("summary.md"));
-    assert!(summary.contains("latency: the engine does not time frames one by one"), "{summary}");
+    assert!(summary.contains("queue depth over time: the queues keep peaks, not a series"), "{summary}");
     assert!(!run.join("work").exists(), "the render's work folder was left behind");
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use motionrender_engine::queue::{DropReason, OverlayOrigin, QueueStats, SequencedOverlay, SequencerStats};
+use motionrender_engine::queue::{DropReason, OverlayOrigin, QueueStats, QueueWait, SequencedOverlay, SequencerStats};
 use serde::{Deserialize, Serialize};
 
 /// Enqueue-to-encode latency percentiles, from each frame's scheduled time.
@@ -51,6 +51,32 @@ impl LatencySummary {
             p999_ms: rank(0.999),
             max_ms: ms(max),
             mean_ms: nanos.iter().map(|&n| ms(n)).sum::<f64>() / nanos.len() as f64,
+            histogram,
+        })
+    }
+}
+
+impl LatencySummary {
+    /// The summary of a frame queue's push-to-pop waits (a real render's),
+    /// each wait taken at its bucket's upper bound; `None` without frames.
+    pub fn of_queue_wait(wait: &QueueWait) -> Option<Self> {
+        if wait.count() == 0 {
+            return None;
+        }
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let mut histogram: Vec<(Option<f64>, u64)> = BUCKETS_MS.iter().map(|b| (Some(*b), 0)).collect();
+        histogram.push((None, 0));
+        for (bound, frames) in wait.buckets() {
+            let at = BUCKETS_MS.iter().position(|b| ms(bound) <= *b).unwrap_or(BUCKETS_MS.len());
+            histogram[at].1 += frames;
+        }
+        Some(Self {
+            samples: wait.count(),
+            p50_ms: ms(wait.quantile(0.5)),
+            p99_ms: ms(wait.quantile(0.99)),
+            p999_ms: ms(wait.quantile(0.999)),
+            max_ms: ms(wait.max()),
+            mean_ms: ms(wait.mean()),
             histogram,
         })
     }

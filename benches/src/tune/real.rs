@@ -2,10 +2,11 @@
 //! sweep's video and scenario with the point's settings, its numbers read
 //! from the render's report (the QC report, kept beside the results).
 //!
-//! What a render does not report is left out and named: per-frame latency
-//! and queue depth over time (the engine keeps counters, not per-frame
-//! times), and the split of blocked time between a full queue and the
-//! memory budget.
+//! Latency here is each overlay's wait in its frame queue, push to pop (a
+//! render has no schedule to measure from), from the queue's own histogram.
+//! What a render does not report is left out and named: queue depth over
+//! time (the queues keep peaks, not a series), and the split of blocked time
+//! between a full queue and the memory budget.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use motionrender_engine::render::{RenderReport, RenderRequest, RenderSettings};
 use motionrender_engine::scenario::Scenario;
 
 use super::error::TuneError;
-use super::metrics::{PeakMemoryMb, RunMetrics};
+use super::metrics::{LatencySummary, PeakMemoryMb, RunMetrics};
 use super::spec::{Point, RealInput};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -86,12 +87,11 @@ pub fn metrics(report: &RenderReport, peak_reset: bool) -> RunMetrics {
     ]);
     let dropped_total = f.dropped_total();
     let mut not_measured = vec![
-        "latency: the engine does not time frames one by one".to_owned(),
-        "queue depth over time: the engine keeps counters and peaks, not a series".to_owned(),
-        "longest drop run and stand-in: the render reports totals only".to_owned(),
-        "queue peaks (frames, bytes): the render does not report them (written as 0)".to_owned(),
+        "latency from each frame's scheduled time: a real render has no schedule; latency is the push-to-pop wait in the frame queue".to_owned(),
+        "queue depth over time: the queues keep peaks, not a series".to_owned(),
         "memory-paused share of blocked time: the render reports one backpressure total".to_owned(),
     ];
+    let frame_ms = if f.output > 0 && report.output_duration_seconds > 0.0 { report.output_duration_seconds * 1e3 / f.output as f64 } else { 0.0 };
     if !peak_reset {
         not_measured.push("per-run engine peak: the peak is the tune process's so far (VmHWM could not be reset)".to_owned());
     }
@@ -105,18 +105,18 @@ pub fn metrics(report: &RenderReport, peak_reset: bool) -> RunMetrics {
         dropped_total,
         substituted: f.substituted,
         drop_rate: if f.queue_pushed > 0 { dropped_total as f64 / f.queue_pushed as f64 } else { 0.0 },
-        longest_drop_run: None,
-        longest_stand_in_ms: None,
+        longest_drop_run: Some(f.longest_substituted_run),
+        longest_stand_in_ms: Some(f.longest_substituted_run as f64 * frame_ms),
         throughput_fps: if report.wall_seconds > 0.0 { f.output as f64 / report.wall_seconds } else { 0.0 },
         render_seconds: report.wall_seconds,
         video_seconds,
         render_time_factor: if video_seconds > 0.0 { report.wall_seconds / video_seconds } else { 0.0 },
-        latency: None,
+        latency: LatencySummary::of_queue_wait(&f.queue_wait),
         deadline_misses: None,
         blocked_seconds: s.backpressure,
         memory_paused_seconds: None,
-        queue_peak_frames: 0,
-        queue_peak_bytes: 0,
+        queue_peak_frames: f.queue_peak_frames,
+        queue_peak_bytes: f.queue_peak_bytes,
         queue_depth: None,
         peak_memory_mb: PeakMemoryMb {
             engine: report.peak_memory.engine_bytes as f64 / MIB,

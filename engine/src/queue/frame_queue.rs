@@ -15,6 +15,13 @@
 //! forever — so `peak_bytes` can exceed `capacity.bytes` by at most one such
 //! frame standing alone in the queue.
 //!
+//! Frames move on a bounded `crossbeam-channel` channel (its capacity is the
+//! frame bound) as [`OverlayFrame`]s whose pixels are `bytes::Bytes`. The byte
+//! bound is a budget producers reserve from before they send and consumers
+//! give back as they pop; a producer blocked on bytes wakes on the next pop.
+//! `drop_oldest` evicts through the queue's own receiver, from the
+//! producer's side.
+//!
 //! Every drop is counted with its [`DropReason`]; depth is derived from the
 //! pushed, popped and dropped counters, never kept as a gauge.
 //!
@@ -27,16 +34,18 @@
 //! it back; a pop either returns a frame or leaves it queued. Nothing is lost
 //! between the two.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Select, SelectedOperation, Sender, TryRecvError, TrySendError};
 use motionrender_config::{DropPolicy, QueueConfig};
+use parking_lot::Mutex;
 
 use super::error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
 use super::frame::OverlayFrame;
 use super::stats::{DropReason, QueueStats};
+use super::wait::WaitRecorder;
 
 /// The two bounds of a queue, both at least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,43 +112,86 @@ pub struct FrameConsumer {
     shared: Arc<Shared>,
 }
 
+/// The channel and the counters every handle shares.
+///
+/// Frames travel on a bounded crossbeam channel whose capacity is the frame
+/// bound. The byte bound is a counter producers reserve from before they
+/// send. The queue holds its own receiver so that `drop_oldest` can evict
+/// the oldest frame from the producer's side, and its own sender, so the
+/// channel never disconnects: closing is a separate signal.
 #[derive(Debug)]
 struct Shared {
     capacity: QueueCapacity,
     policy: DropPolicy,
-    state: Mutex<State>,
-    /// Signalled when a frame is queued or the queue closes.
-    not_empty: Condvar,
-    /// Signalled when room is made or the queue closes.
-    not_full: Condvar,
+    frames_tx: Sender<Queued>,
+    frames_rx: Receiver<Queued>,
+    /// One token per pop, so a producer waiting for byte room wakes up.
+    room_tx: Sender<()>,
+    room_rx: Receiver<()>,
+    /// Dropped on close: every select on `closed_rx` then returns at once.
+    closed_tx: Mutex<Option<Sender<()>>>,
+    closed_rx: Receiver<()>,
+    closed: AtomicBool,
+    counters: Counters,
     producers: AtomicUsize,
     consumers: AtomicUsize,
 }
 
+/// The queue's counters. Each is exact once the queue is quiet; while frames
+/// move, a snapshot may catch one frame between two counters.
 #[derive(Debug, Default)]
-struct State {
-    frames: VecDeque<OverlayFrame>,
-    bytes: u64,
-    closed: bool,
-    pushed: u64,
-    popped: u64,
-    dropped_newest: u64,
-    dropped_oldest: u64,
-    peak_frames: u64,
-    peak_bytes: u64,
-    blocked_nanos: u64,
+struct Counters {
+    /// Bytes queued plus bytes reserved by producers about to send.
+    bytes: AtomicU64,
+    pushed: AtomicU64,
+    popped: AtomicU64,
+    dropped_newest: AtomicU64,
+    dropped_oldest: AtomicU64,
+    peak_frames: AtomicU64,
+    peak_bytes: AtomicU64,
+    blocked_nanos: AtomicU64,
+    /// Push-to-pop time of every popped frame.
+    waits: WaitRecorder,
+}
+
+/// A frame in the channel, with the moment it was pushed.
+#[derive(Debug)]
+struct Queued {
+    frame: OverlayFrame,
+    at: Instant,
+}
+
+impl Queued {
+    fn now(frame: OverlayFrame) -> Self {
+        Self { frame, at: Instant::now() }
+    }
+}
+
+/// What a wait for room ended with.
+enum Waited {
+    Room,
+    Closed,
+    Timeout,
 }
 
 impl FrameQueue {
     /// An open, empty queue.
     pub fn new(capacity: QueueCapacity, policy: DropPolicy) -> Self {
+        let (frames_tx, frames_rx) = crossbeam_channel::bounded(capacity.frames as usize);
+        let (room_tx, room_rx) = crossbeam_channel::bounded(1);
+        let (closed_tx, closed_rx) = crossbeam_channel::bounded(0);
         Self {
             shared: Arc::new(Shared {
                 capacity,
                 policy,
-                state: Mutex::new(State::default()),
-                not_empty: Condvar::new(),
-                not_full: Condvar::new(),
+                frames_tx,
+                frames_rx,
+                room_tx,
+                room_rx,
+                closed_tx: Mutex::new(Some(closed_tx)),
+                closed_rx,
+                closed: AtomicBool::new(false),
+                counters: Counters::default(),
                 producers: AtomicUsize::new(0),
                 consumers: AtomicUsize::new(0),
             }),
@@ -184,7 +236,7 @@ impl FrameQueue {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().closed
+        self.shared.is_closed()
     }
 
     /// A snapshot of the counters.
@@ -284,160 +336,264 @@ impl Drop for FrameConsumer {
 }
 
 impl Shared {
-    /// The state, even if a thread panicked while holding the lock: no code
-    /// that can panic runs under it between two consistent states.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     fn close(&self) {
-        self.lock().closed = true;
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
+        self.closed.store(true, Ordering::SeqCst);
+        self.closed_tx.lock().take();
     }
 
-    /// Whether a frame of `size` bytes may be queued now. An empty queue
-    /// takes any frame, even one larger than the byte budget.
-    fn has_room(&self, state: &State, size: u64) -> bool {
-        state.frames.is_empty()
-            || (state.frames.len() < self.capacity.frames as usize
-                && state.bytes.saturating_add(size) <= self.capacity.bytes)
+    /// Reserves `size` bytes of the budget. An empty queue takes any frame,
+    /// even one larger than the whole budget.
+    fn reserve(&self, size: u64) -> bool {
+        let bytes = &self.counters.bytes;
+        let mut current = bytes.load(Ordering::SeqCst);
+        loop {
+            let fits = current.saturating_add(size) <= self.capacity.bytes;
+            let alone = current == 0 && self.frames_rx.is_empty();
+            if !fits && !alone {
+                return false;
+            }
+            match bytes.compare_exchange_weak(current, current + size, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    self.counters.peak_bytes.fetch_max(current + size, Ordering::SeqCst);
+                    return true;
+                }
+                Err(actual) => current = actual,
+            }
+        }
     }
 
-    fn push(
-        &self,
-        frame: OverlayFrame,
-        deadline: Option<Instant>,
-    ) -> Result<PushOutcome, PushTimeoutError> {
-        let size = frame.bytes();
-        let mut state = self.lock();
-        if state.closed {
+    fn release(&self, size: u64) {
+        self.counters.bytes.fetch_sub(size, Ordering::SeqCst);
+    }
+
+    /// Evicts the oldest queued frame (`drop_oldest`); false when the
+    /// consumer took it first.
+    fn evict_oldest(&self) -> bool {
+        match self.frames_rx.try_recv() {
+            Ok(oldest) => {
+                self.release(oldest.frame.bytes());
+                self.counters.dropped_oldest.fetch_add(1, Ordering::SeqCst);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn queued(&self) {
+        self.counters.pushed.fetch_add(1, Ordering::SeqCst);
+        self.counters.peak_frames.fetch_max(self.frames_rx.len() as u64, Ordering::SeqCst);
+    }
+
+    fn dropped_newest(&self) -> PushOutcome {
+        self.counters.pushed.fetch_add(1, Ordering::SeqCst);
+        self.counters.dropped_newest.fetch_add(1, Ordering::SeqCst);
+        PushOutcome::Dropped(DropReason::QueueFullNewest)
+    }
+
+    fn push(&self, frame: OverlayFrame, deadline: Option<Instant>) -> Result<PushOutcome, PushTimeoutError> {
+        if self.is_closed() {
             return Err(PushTimeoutError::Closed(frame));
         }
-        let outcome = match self.policy {
-            DropPolicy::Block => {
-                let mut waiting_since = None;
-                let mut timed_out = false;
-                while !state.closed && !self.has_room(&state, size) {
-                    waiting_since.get_or_insert_with(Instant::now);
-                    match deadline {
-                        None => {
-                            state = self
-                                .not_full
-                                .wait(state)
-                                .unwrap_or_else(PoisonError::into_inner);
-                        }
-                        Some(deadline) => {
-                            let now = Instant::now();
-                            if now >= deadline {
-                                timed_out = true;
-                                break;
-                            }
-                            state = self
-                                .not_full
-                                .wait_timeout(state, deadline - now)
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .0;
-                        }
+        match self.policy {
+            DropPolicy::Block => self.push_blocking(frame, deadline),
+            DropPolicy::DropNewest => Ok(self.push_dropping_newest(frame)),
+            DropPolicy::DropOldest => Ok(self.push_evicting_oldest(frame)),
+        }
+    }
+
+    /// `block`: waits for byte room, then for a slot in the channel.
+    fn push_blocking(&self, frame: OverlayFrame, deadline: Option<Instant>) -> Result<PushOutcome, PushTimeoutError> {
+        let size = frame.bytes();
+        let mut waiting_since = None;
+        let outcome = 'push: {
+            while !self.reserve(size) {
+                waiting_since.get_or_insert_with(Instant::now);
+                match self.wait_for_room(deadline) {
+                    Waited::Room => {}
+                    Waited::Closed => break 'push Err(PushTimeoutError::Closed(frame)),
+                    Waited::Timeout => break 'push Err(PushTimeoutError::Timeout(frame)),
+                }
+            }
+            let frame = match self.frames_tx.try_send(Queued::now(frame)) {
+                Ok(()) => break 'push Ok(PushOutcome::Queued),
+                Err(TrySendError::Full(back) | TrySendError::Disconnected(back)) => back.frame,
+            };
+            waiting_since.get_or_insert_with(Instant::now);
+            let result = self.send_waiting(frame, deadline);
+            if result.is_err() {
+                self.release(size);
+            }
+            result
+        };
+        if let Some(since) = waiting_since {
+            let waited = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.counters.blocked_nanos.fetch_add(waited, Ordering::SeqCst);
+        }
+        if outcome.is_ok() {
+            self.queued();
+        }
+        outcome
+    }
+
+    /// Waits for a pop (a room token), the close signal or the deadline.
+    fn wait_for_room(&self, deadline: Option<Instant>) -> Waited {
+        let mut select = Select::new();
+        let room = select.recv(&self.room_rx);
+        let closed = select.recv(&self.closed_rx);
+        let Some(operation) = Self::select(&mut select, deadline) else {
+            return Waited::Timeout;
+        };
+        match operation.index() {
+            i if i == room => {
+                let _token = operation.recv(&self.room_rx);
+                Waited::Room
+            }
+            i if i == closed => {
+                let _signal = operation.recv(&self.closed_rx);
+                Waited::Closed
+            }
+            _ => Waited::Timeout,
+        }
+    }
+
+    /// Sends `frame` once the channel has a slot, unless the queue closes or
+    /// the deadline passes first; the frame is handed back then.
+    fn send_waiting(&self, frame: OverlayFrame, deadline: Option<Instant>) -> Result<PushOutcome, PushTimeoutError> {
+        let mut select = Select::new();
+        let slot = select.send(&self.frames_tx);
+        let closed = select.recv(&self.closed_rx);
+        let Some(operation) = Self::select(&mut select, deadline) else {
+            return Err(PushTimeoutError::Timeout(frame));
+        };
+        if operation.index() == slot {
+            return match operation.send(&self.frames_tx, Queued::now(frame)) {
+                Ok(()) => Ok(PushOutcome::Queued),
+                Err(error) => Err(PushTimeoutError::Closed(error.into_inner().frame)),
+            };
+        }
+        if operation.index() == closed {
+            let _signal = operation.recv(&self.closed_rx);
+        }
+        Err(PushTimeoutError::Closed(frame))
+    }
+
+    /// The ready operation, or `None` once `deadline` has passed.
+    fn select<'a>(select: &mut Select<'a>, deadline: Option<Instant>) -> Option<SelectedOperation<'a>> {
+        match deadline {
+            None => Some(select.select()),
+            Some(deadline) => select.select_deadline(deadline).ok(),
+        }
+    }
+
+    /// `drop_newest`: a frame that does not fit is discarded on arrival.
+    fn push_dropping_newest(&self, frame: OverlayFrame) -> PushOutcome {
+        let size = frame.bytes();
+        if !self.reserve(size) {
+            return self.dropped_newest();
+        }
+        match self.frames_tx.try_send(Queued::now(frame)) {
+            Ok(()) => {
+                self.queued();
+                PushOutcome::Queued
+            }
+            Err(_) => {
+                self.release(size);
+                self.dropped_newest()
+            }
+        }
+    }
+
+    /// `drop_oldest`: the oldest queued frames are evicted until the new one
+    /// fits in bytes and in frames.
+    fn push_evicting_oldest(&self, mut frame: OverlayFrame) -> PushOutcome {
+        let size = frame.bytes();
+        let mut evicted: u32 = 0;
+        while !self.reserve(size) {
+            if self.evict_oldest() {
+                evicted = evicted.saturating_add(1);
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        loop {
+            match self.frames_tx.try_send(Queued::now(frame)) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back) | TrySendError::Disconnected(back)) => {
+                    frame = back.frame;
+                    if self.evict_oldest() {
+                        evicted = evicted.saturating_add(1);
                     }
                 }
-                if let Some(since) = waiting_since {
-                    let waited = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    state.blocked_nanos = state.blocked_nanos.saturating_add(waited);
-                }
-                if state.closed {
-                    return Err(PushTimeoutError::Closed(frame));
-                }
-                if timed_out {
-                    return Err(PushTimeoutError::Timeout(frame));
-                }
-                PushOutcome::Queued
             }
-            DropPolicy::DropNewest => {
-                if !self.has_room(&state, size) {
-                    state.pushed += 1;
-                    state.dropped_newest += 1;
-                    return Ok(PushOutcome::Dropped(DropReason::QueueFullNewest));
-                }
-                PushOutcome::Queued
-            }
-            DropPolicy::DropOldest => {
-                let mut evicted: u32 = 0;
-                while !self.has_room(&state, size) {
-                    let Some(oldest) = state.frames.pop_front() else {
-                        break;
-                    };
-                    state.bytes -= oldest.bytes();
-                    state.dropped_oldest += 1;
-                    evicted = evicted.saturating_add(1);
-                }
-                if evicted == 0 {
-                    PushOutcome::Queued
-                } else {
-                    PushOutcome::QueuedEvicting { evicted }
-                }
-            }
-        };
-        state.pushed += 1;
-        state.bytes += size;
-        state.frames.push_back(frame);
-        state.peak_frames = state.peak_frames.max(state.frames.len() as u64);
-        state.peak_bytes = state.peak_bytes.max(state.bytes);
-        drop(state);
-        self.not_empty.notify_one();
-        Ok(outcome)
+        }
+        self.queued();
+        if evicted == 0 {
+            PushOutcome::Queued
+        } else {
+            PushOutcome::QueuedEvicting { evicted }
+        }
+    }
+
+    fn popped(&self, queued: Queued) -> OverlayFrame {
+        self.counters.waits.record(queued.at.elapsed());
+        self.release(queued.frame.bytes());
+        self.counters.popped.fetch_add(1, Ordering::SeqCst);
+        // A full token channel already wakes the next waiter.
+        let _ = self.room_tx.try_send(());
+        queued.frame
     }
 
     fn pop(&self, deadline: Option<Instant>) -> Result<OverlayFrame, PopTimeoutError> {
-        let mut state = self.lock();
         loop {
-            if let Some(frame) = state.frames.pop_front() {
-                state.bytes -= frame.bytes();
-                state.popped += 1;
-                drop(state);
-                // Sizes differ, so one pop may make room for several producers.
-                self.not_full.notify_all();
-                return Ok(frame);
+            match self.frames_rx.try_recv() {
+                Ok(queued) => return Ok(self.popped(queued)),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
             }
-            if state.closed {
+            if self.is_closed() {
                 return Err(PopTimeoutError::Closed);
             }
-            state = match deadline {
-                None => self
-                    .not_empty
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(PopTimeoutError::Timeout);
-                    }
-                    self.not_empty
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
+            let mut select = Select::new();
+            let frames = select.recv(&self.frames_rx);
+            let closed = select.recv(&self.closed_rx);
+            let Some(operation) = Self::select(&mut select, deadline) else {
+                return Err(PopTimeoutError::Timeout);
             };
+            if operation.index() == frames {
+                if let Ok(queued) = operation.recv(&self.frames_rx) {
+                    return Ok(self.popped(queued));
+                }
+            } else if operation.index() == closed {
+                // Closed: drain what is left before reporting it.
+                let _signal = operation.recv(&self.closed_rx);
+            }
         }
     }
 
     fn stats(&self) -> QueueStats {
-        let state = self.lock();
+        let c = &self.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::SeqCst);
         let mut dropped_by_reason = std::collections::BTreeMap::new();
-        if state.dropped_newest > 0 {
-            dropped_by_reason.insert(DropReason::QueueFullNewest, state.dropped_newest);
+        let newest = load(&c.dropped_newest);
+        if newest > 0 {
+            dropped_by_reason.insert(DropReason::QueueFullNewest, newest);
         }
-        if state.dropped_oldest > 0 {
-            dropped_by_reason.insert(DropReason::QueueFullOldest, state.dropped_oldest);
+        let oldest = load(&c.dropped_oldest);
+        if oldest > 0 {
+            dropped_by_reason.insert(DropReason::QueueFullOldest, oldest);
         }
         QueueStats {
-            pushed: state.pushed,
-            popped: state.popped,
+            pushed: load(&c.pushed),
+            popped: load(&c.popped),
             dropped_by_reason,
-            bytes_in_queue: state.bytes,
-            peak_frames: state.peak_frames,
-            peak_bytes: state.peak_bytes,
-            blocked_nanos: state.blocked_nanos,
+            bytes_in_queue: load(&c.bytes),
+            peak_frames: load(&c.peak_frames),
+            peak_bytes: load(&c.peak_bytes),
+            blocked_nanos: load(&c.blocked_nanos),
+            wait: c.waits.snapshot(),
             capacity_frames: self.capacity.frames,
             capacity_bytes: self.capacity.bytes,
         }

@@ -6,6 +6,7 @@ mod frame_queue;
 mod memory_gate;
 mod sequencer;
 mod stats;
+mod wait;
 
 pub use error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
 pub use frame::{BoundingBox, OverlayFrame};
@@ -13,3 +14,4 @@ pub use frame_queue::{FrameConsumer, FrameProducer, FrameQueue, PushOutcome, Que
 pub use memory_gate::MemoryGate;
 pub use sequencer::{OverlayOrigin, OverlaySequencer, SequencedOverlay, SequencerStats};
 pub use stats::{DropReason, QueueStats};
+pub use wait::QueueWait;

@@ -56,6 +56,9 @@ pub struct SequencerStats {
     /// Frames ignored because their index was out of range or not after the
     /// previous one.
     pub out_of_order: u64,
+    /// Most consecutive indices substituted: the longest one overlay (or
+    /// nothing) stood in for missing ones.
+    pub longest_substituted_run: u64,
 }
 
 /// Yields one [`SequencedOverlay`] per index of `range`, in order, pulling
@@ -72,6 +75,8 @@ pub struct OverlaySequencer<I> {
     /// The overlay shown last, for substitutions.
     last: Option<OverlayFrame>,
     source_done: bool,
+    /// Consecutive indices substituted up to now.
+    substituted_run: u64,
     stats: SequencerStats,
 }
 
@@ -85,6 +90,7 @@ impl<I: Iterator<Item = OverlayFrame>> OverlaySequencer<I> {
             pending: None,
             last: None,
             source_done: false,
+            substituted_run: 0,
             stats: SequencerStats::default(),
         }
     }
@@ -113,6 +119,8 @@ impl<I: Iterator<Item = OverlayFrame>> OverlaySequencer<I> {
 
     fn substitute(&mut self, index: u64) -> SequencedOverlay {
         self.stats.substituted += 1;
+        self.substituted_run += 1;
+        self.stats.longest_substituted_run = self.stats.longest_substituted_run.max(self.substituted_run);
         match &self.last {
             Some(last) => SequencedOverlay {
                 index,
@@ -149,6 +157,7 @@ impl<I: Iterator<Item = OverlayFrame>> Iterator for OverlaySequencer<I> {
         let overlay = match pulled {
             Some(frame) if frame.index == index => {
                 self.stats.delivered += 1;
+                self.substituted_run = 0;
                 let overlay = SequencedOverlay {
                     index,
                     image: frame.image.clone(),
@@ -221,7 +230,8 @@ mod tests {
                 delivered: 3,
                 substituted: 5,
                 substituted_empty: 2,
-                out_of_order: 0
+                out_of_order: 0,
+                longest_substituted_run: 2,
             }
         );
     }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::wait::QueueWait;
+
 /// Why a frame was dropped. Every drop is counted under exactly one reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DropReason {
@@ -52,6 +54,8 @@ pub struct QueueStats {
     pub peak_bytes: u64,
     /// Total time producers spent waiting for room, in nanoseconds.
     pub blocked_nanos: u64,
+    /// How long popped frames had waited in the queue, push to pop.
+    pub wait: QueueWait,
     /// The queue's frame bound.
     pub capacity_frames: u32,
     /// The queue's byte bound.

@@ -26,6 +26,6 @@ pub use page_slot::{LoadedPage, PageReport};
 pub use prepared::{JobContext, PreparedRender, SegmentsDone};
 pub use pressure::PressureGate;
 pub use rasterize::{rasterize_segment, Rasterized};
-pub use report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+pub use report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
 pub use segment::{finish_segment, settle};
 pub use settings::{OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::memory;
 use super::page_slot::PageReport;
 use super::pressure::PressureGate;
-use super::report::{FinishedSegment, FrameCounts, PeakMemory, RenderError, RenderReport, Retry, StageSeconds};
+use super::report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
 use super::settings::{RenderControl, RenderRequest, RenderSettings, SegmentHook};
 use crate::browser::{page_dir, AssetServer};
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
@@ -270,6 +270,7 @@ impl PreparedRender {
                 segments.push((plan.index, segment_path(self.scratch.path(), plan.index)));
             }
         }
+        report.queue_wait = QueueWaitSummary::of(&report.frames.queue_wait);
         segments.sort();
         segments.dedup_by_key(|(index, _)| *index);
         if segments.len() != self.plans.len() {

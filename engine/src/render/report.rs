@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::browser::BrowserError;
 use crate::media::MediaError;
+use crate::queue::QueueWait;
 
 /// How the output's frames came to be.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -34,6 +35,18 @@ pub struct FrameCounts {
     pub queue_pushed: u64,
     #[serde(default)]
     pub queue_popped: u64,
+    /// The most frames and bytes any one segment's queue held at once.
+    #[serde(default)]
+    pub queue_peak_frames: u64,
+    #[serde(default)]
+    pub queue_peak_bytes: u64,
+    /// Most consecutive frames of one segment without their own overlay.
+    #[serde(default)]
+    pub longest_substituted_run: u64,
+    /// Push-to-pop waits of the overlays measured in this run (segments an
+    /// earlier run finished have none); summarized in [`RenderReport::queue_wait`].
+    #[serde(skip)]
+    pub queue_wait: QueueWait,
 }
 
 impl FrameCounts {
@@ -46,6 +59,10 @@ impl FrameCounts {
         self.substituted += other.substituted;
         self.queue_pushed += other.queue_pushed;
         self.queue_popped += other.queue_popped;
+        self.queue_peak_frames = self.queue_peak_frames.max(other.queue_peak_frames);
+        self.queue_peak_bytes = self.queue_peak_bytes.max(other.queue_peak_bytes);
+        self.longest_substituted_run = self.longest_substituted_run.max(other.longest_substituted_run);
+        self.queue_wait.merge(&other.queue_wait);
         for (reason, count) in &other.dropped {
             *self.dropped.entry(reason.clone()).or_default() += count;
         }
@@ -133,7 +150,37 @@ pub struct RenderReport {
     /// Browsers this render launched, and warm ones it reused from the pool.
     pub browsers_launched: u32,
     pub browsers_reused: u32,
+    /// How long overlays waited in the frame queues, push to pop (the
+    /// encoder side takes them as it encodes); `None` when none was measured.
+    pub queue_wait: Option<QueueWaitSummary>,
     pub wall_seconds: f64,
+}
+
+/// Percentiles of the overlays' push-to-pop waits, in milliseconds (each
+/// within 1/8 above the true value).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueueWaitSummary {
+    pub frames: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl QueueWaitSummary {
+    /// The summary of `wait`; `None` without frames.
+    pub fn of(wait: &QueueWait) -> Option<Self> {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        (wait.count() > 0).then(|| Self {
+            frames: wait.count(),
+            p50_ms: ms(wait.quantile(0.5)),
+            p99_ms: ms(wait.quantile(0.99)),
+            p999_ms: ms(wait.quantile(0.999)),
+            max_ms: ms(wait.max()),
+            mean_ms: ms(wait.mean()),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,10 @@ pub fn finish_segment(plan: &SegmentPlan, rasterized: Rasterized, composed: Comp
     counts.substituted = composed.sequencer.substituted;
     counts.queue_pushed = stats.pushed;
     counts.queue_popped = stats.popped;
+    counts.queue_peak_frames = stats.peak_frames;
+    counts.queue_peak_bytes = stats.peak_bytes;
+    counts.longest_substituted_run = composed.sequencer.longest_substituted_run;
+    counts.queue_wait = stats.wait;
     stages.compose_encode = composed.seconds;
     FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded }
 }
