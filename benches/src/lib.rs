@@ -20,7 +20,7 @@ pub fn subtitle_scenario(cues: usize, words: usize, spacing: f64) -> Value {
                 })
                 .collect();
             json!({"id": format!("c{c}"), "track": "sub", "root": {"id": format!("c{c}-g"), "eType": "group",
-                   "layout": {"position": [0.5, 0.85]}, "children": children}})
+                   "layout": {"position": {"x": 0.5, "y": 0.85}}, "children": children}})
         })
         .collect();
     document(cues)
@@ -49,7 +49,7 @@ pub fn fading_cues_scenario(cues: usize, seconds: f64) -> Value {
                             "children": [{"id": format!("c{c}-t"), "eType": "text",
                                           "text": format!("Cue {} of {}: the quick brown fox fades in and out", c + 1, cues),
                                           "displayTime": [start, end],
-                                          "layout": {"position": [0.5, 0.85], "anchor": "cc"},
+                                          "layout": {"position": {"x": 0.5, "y": 0.85}, "anchor": "cc"},
                                           "pluginChain": chain}]}})
         })
         .collect();

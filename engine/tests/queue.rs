@@ -213,7 +213,7 @@ fn many_producers_keep_both_bounds_and_lose_nothing_unaccounted() {
             assert!(last_by_producer[p].is_none_or(|last| last < f.index), "{policy:?}: out of order");
             last_by_producer[p] = Some(f.index);
             seen += 1;
-            if seen % 64 == 0 {
+            if seen.is_multiple_of(64) {
                 thread::sleep(Duration::from_millis(1));
             }
         }

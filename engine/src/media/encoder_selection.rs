@@ -16,7 +16,7 @@ use super::x264::{quality_to_crf, X264Encoder};
 pub enum EncoderKind {
     /// libx264 in an FFmpeg child (software).
     X264,
-    /// NVIDIA NVENC through FFmpeg's `h264_nvenc` (needs the `nvenc` feature).
+    /// NVIDIA NVENC through the `motionrender-nvenc` helper (needs the `nvenc` feature).
     Nvenc,
 }
 

@@ -11,6 +11,8 @@ mod frame_layout;
 mod frame_rate;
 mod merge;
 mod nvenc;
+#[cfg(feature = "nvenc")]
+mod nvenc_helper;
 mod nvenc_status;
 mod probe;
 mod process;

@@ -1,18 +1,19 @@
-//! `NvencEncoder`: the NVIDIA hardware encoder back end, an FFmpeg `h264_nvenc` child fed raw frames on stdin.
+//! `NvencEncoder`: the NVIDIA hardware encoder back end, the NVENC helper
+//! (`motionrender-nvenc`, package `engine/nvenc`) fed raw frames on stdin,
+//! its H.264 stream put into an MP4 segment by an FFmpeg child (`-c copy`).
 //!
-//! This goes through FFmpeg's `h264_nvenc` encoder, not the NVENC SDK
-//! directly. Binding the SDK (or `nvidia-video-codec-sdk`, as the architecture
-//! notes first planned) means calling C through FFI, which needs `unsafe`, and
-//! the workspace forbids `unsafe` code. FFmpeg already loads the driver's
-//! libraries at run time, so a binary built with the `nvenc` feature needs no
-//! CUDA or NVIDIA library to build or to start; whether this machine can use
-//! NVENC is found out at run time by `nvenc_status`. The cost is one more
-//! copy of each frame through a pipe, the same as the x264 back end pays.
+//! The helper drives NVENC directly through `nvidia-video-codec-sdk` in its
+//! own process: it links the driver's `libnvidia-encode`, so where the
+//! driver is missing it cannot start, and the crates beneath it panic on a
+//! missing `libcuda` or an old driver. None of that reaches this process: the
+//! helper's exit status and its one line on stderr become the reason (see
+//! `nvenc_status`), and a helper that dies mid-segment is a `ProcessFailed`
+//! like a dead x264 child, retried the same way.
 //!
 //! Segments are MP4 files with closed GOPs of two seconds, each starting with
-//! an IDR frame, like x264's, so segments of one job join with `-c copy`.
-//! Segments from the two back ends differ in codec parameters and must not be
-//! mixed within one output.
+//! an IDR picture carrying SPS and PPS, like x264's, so segments of one job
+//! join with `-c copy`. Segments from the two back ends differ in codec
+//! parameters and must not be mixed within one output.
 //!
 //! The preset and quality mapping below is compiled with or without the
 //! feature, so it is tested in every build; the encoder itself needs the
@@ -67,110 +68,142 @@ pub use encoder::NvencEncoder;
 
 #[cfg(feature = "nvenc")]
 mod encoder {
-    use std::ffi::OsString;
-    use std::path::Path;
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::process::{ChildStdin, Command, Stdio};
 
     use super::super::encoder::{EncodedSegment, Encoder};
-    use super::super::encoder_pipe::EncoderPipe;
     use super::super::error::MediaError;
+    use super::super::frame_layout::Yuv420pLayout;
     use super::super::frame_rate::FrameRate;
+    use super::super::nvenc_helper::helper_path;
+    use super::super::process::{ChildProcess, FFMPEG};
     use super::super::x264::keyframe_interval;
     use super::{nvenc_preset, PRESETS};
 
-    /// An NVENC encode of one segment, running as an FFmpeg `h264_nvenc` child.
+    /// An NVENC encode of one segment: the helper and the FFmpeg child that
+    /// puts its stream into the segment file.
     ///
-    /// Behaves like `X264Encoder`: frames go to the child's stdin from the
-    /// caller's thread; a dead child makes the next write or `finish` return
-    /// `ProcessFailed` (with FFmpeg's stderr, which names driver problems such
-    /// as a missing `libcuda.so.1`); dropping the encoder kills the child.
-    ///
-    /// `spawn` does not check that NVENC works here; use `nvenc_status` (or
-    /// `EncoderKind::Nvenc.spawn`, which does) to find out first.
+    /// Behaves like `X264Encoder`: frames go to the helper's stdin from the
+    /// caller's thread; a dead helper or muxer makes the next write or
+    /// `finish` return `ProcessFailed` (with the helper's stderr line);
+    /// dropping the encoder kills both.
     #[derive(Debug)]
     pub struct NvencEncoder {
-        pipe: EncoderPipe,
+        stdin: Option<ChildStdin>,
+        helper: ChildProcess,
+        muxer: ChildProcess,
+        out_path: PathBuf,
+        frame_len: usize,
+        frames: u64,
     }
 
     impl NvencEncoder {
         /// Starts an encoder writing `out_path` (an `.mp4`), with `preset` an
         /// x264 preset name (mapped by `nvenc_preset`) and `cq` the constant
-        /// quality level 1..=51 (variable bitrate, no bitrate cap). The
-        /// keyframe interval is two seconds and every keyframe is an IDR
-        /// frame, so GOPs are closed and segments join at any boundary.
-        pub fn spawn(
-            out_path: &Path,
-            width: u32,
-            height: u32,
-            fps: FrameRate,
-            preset: &str,
-            cq: u8,
-        ) -> Result<Self, MediaError> {
+        /// quality level 1..=51. The keyframe interval is two seconds, every
+        /// keyframe an IDR picture with parameter sets.
+        pub fn spawn(out_path: &Path, width: u32, height: u32, fps: FrameRate, preset: &str, cq: u8) -> Result<Self, MediaError> {
             let Some(nvenc) = nvenc_preset(preset) else {
                 let names: Vec<&str> = PRESETS.iter().map(|(x264, _)| *x264).collect();
-                return Err(MediaError::InvalidArgument(format!(
-                    "unknown encoder preset {preset:?} (expected one of {})",
-                    names.join(", ")
-                )));
+                return Err(MediaError::InvalidArgument(format!("unknown encoder preset {preset:?} (expected one of {})", names.join(", "))));
             };
-            if !(1..=51).contains(&cq) || width == 0 || height == 0 {
-                return Err(MediaError::InvalidArgument(format!(
-                    "NVENC needs cq 1..=51 and a non-empty size, got cq {cq} at {width}x{height}"
-                )));
+            if !(1..=51).contains(&cq) || width == 0 || height == 0 || !width.is_multiple_of(2) || !height.is_multiple_of(2) {
+                return Err(MediaError::InvalidArgument(format!("NVENC needs cq 1..=51 and an even, non-empty size, got cq {cq} at {width}x{height}")));
             }
-            let keyint = keyframe_interval(fps);
-            let codec_args: Vec<OsString> = [
-                "-c:v",
-                "h264_nvenc",
-                "-preset",
-                nvenc,
-                "-tune",
-                "hq",
-                "-rc",
-                "vbr",
-                "-cq",
-                &cq.to_string(),
-                // No bitrate target: quality alone decides the size.
-                "-b:v",
-                "0",
-                "-pix_fmt",
-                "yuv420p",
-                "-g",
-                &keyint.to_string(),
-                // Keyframes are IDR frames and none are added at scene cuts,
-                // so every GOP is closed and of the fixed length.
-                "-forced-idr",
-                "1",
-                "-no-scenecut",
-                "1",
-            ]
-            .iter()
-            .map(OsString::from)
-            .collect();
-            let pipe = EncoderPipe::spawn(
-                out_path,
-                width,
-                height,
-                fps,
-                &codec_args,
-                &format!("nvenc encoder of {}", out_path.display()),
-            )?;
-            Ok(NvencEncoder { pipe })
+            let helper_program = helper_path().map_err(|reason| MediaError::EncoderUnavailable { encoder: "nvenc", reason })?;
+            let mut command = Command::new(helper_program);
+            command
+                .arg("--size")
+                .arg(format!("{width}x{height}"))
+                .arg("--fps")
+                .arg(format!("{}/{}", fps.num, fps.den))
+                .args(["--preset", nvenc, "--cq", &cq.to_string(), "--gop", &keyframe_interval(fps).to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped());
+            let mut helper = ChildProcess::spawn(command, &format!("nvenc encoder of {}", out_path.display()))?;
+            let stream = helper.take_stdout().map(Stdio::from).unwrap_or_else(Stdio::null);
+            let mut mux = Command::new(FFMPEG);
+            mux.args(["-nostdin", "-y", "-v", "error", "-f", "h264", "-framerate"])
+                .arg(fps.to_string())
+                .args(["-i", "-", "-c", "copy", "-f", "mp4"])
+                .arg(out_path)
+                .stdin(stream)
+                .stdout(Stdio::null());
+            let muxer = match ChildProcess::spawn(mux, &format!("muxer of {}", out_path.display())) {
+                Ok(muxer) => muxer,
+                Err(error) => {
+                    let _ = helper.kill();
+                    return Err(error);
+                }
+            };
+            let stdin = helper.take_stdin();
+            Ok(NvencEncoder {
+                stdin,
+                helper,
+                muxer,
+                out_path: out_path.to_owned(),
+                frame_len: Yuv420pLayout::new(width, height).frame_len(),
+                frames: 0,
+            })
         }
 
-        /// The FFmpeg child's process id.
+        /// The helper's process id.
         pub fn pid(&self) -> u32 {
-            self.pipe.pid()
+            self.helper.pid()
+        }
+
+        /// The error for a helper that stopped taking frames: its exit and stderr.
+        fn helper_failure(&mut self, source: std::io::Error) -> MediaError {
+            self.stdin = None;
+            let _ = self.muxer.kill();
+            match self.helper.kill() {
+                Ok((status, stderr)) => MediaError::ProcessFailed {
+                    process: self.helper.label().to_owned(),
+                    status: format!("{status}, after {} frames: {source}", self.frames),
+                    stderr,
+                },
+                Err(error) => error,
+            }
         }
     }
 
     impl Encoder for NvencEncoder {
         fn write_frame(&mut self, yuv: &[u8]) -> Result<(), MediaError> {
-            self.pipe.write_frame(yuv)
+            if yuv.len() != self.frame_len {
+                return Err(MediaError::InvalidArgument(format!(
+                    "frame {} for {} has {} bytes, expected {}",
+                    self.frames,
+                    self.out_path.display(),
+                    yuv.len(),
+                    self.frame_len
+                )));
+            }
+            let written = match self.stdin.as_mut() {
+                Some(stdin) => stdin.write_all(yuv),
+                None => Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "encoder input already closed")),
+            };
+            match written {
+                Ok(()) => {
+                    self.frames += 1;
+                    Ok(())
+                }
+                Err(source) => Err(self.helper_failure(source)),
+            }
         }
 
-        fn finish(self: Box<Self>) -> Result<EncodedSegment, MediaError> {
-            let name = self.name();
-            self.pipe.finish(name)
+        fn finish(mut self: Box<Self>) -> Result<EncodedSegment, MediaError> {
+            if let Some(mut stdin) = self.stdin.take() {
+                if let Err(source) = stdin.flush() {
+                    return Err(self.helper_failure(source));
+                }
+            } // stdin closes here: end of input
+            if let Err(error) = self.helper.wait_success() {
+                let _ = self.muxer.kill();
+                return Err(error);
+            }
+            self.muxer.wait_success()?;
+            Ok(EncodedSegment { path: self.out_path.clone(), frames: self.frames, encoder: "nvenc" })
         }
 
         fn name(&self) -> &'static str {
@@ -229,21 +262,19 @@ mod tests {
             .all(|cq| (1..=51).contains(&cq)));
     }
 
-    /// Without a GPU the encode must fail, but only when opening the driver:
-    /// FFmpeg checks every option first, so an error about options means the
-    /// command line is wrong. The failure is an error, not a hang or a panic.
+    /// Without the NVIDIA driver the helper cannot start (it links the
+    /// driver's libnvidia-encode); the encode fails as a `ProcessFailed` (the
+    /// error a dead x264 child gives, so it is retried the same way) whose
+    /// stderr names the missing library. A failure, not a hang or a panic.
     #[cfg(feature = "nvenc")]
     #[test]
-    fn without_a_gpu_the_encoder_fails_at_the_driver_not_at_its_options() {
+    fn without_the_driver_the_helper_fails_naming_the_library() {
         use super::super::encoder::Encoder;
         use super::super::error::MediaError;
         use super::super::frame_layout::Yuv420pLayout;
         use super::super::frame_rate::FrameRate;
         use super::NvencEncoder;
 
-        if std::path::Path::new("/dev/nvidia0").exists() {
-            return; // with a GPU the selection tests encode for real
-        }
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nvenc.mp4");
         let fps = FrameRate { num: 25, den: 1 };
@@ -255,21 +286,13 @@ mod tests {
             Some(error) => error,
             None => Box::new(encoder).finish().unwrap_err(),
         };
-        let MediaError::ProcessFailed {
-            process, stderr, ..
-        } = &error
-        else {
+        let MediaError::ProcessFailed { process, stderr, .. } = &error else {
             panic!("expected ProcessFailed, got {error:?}");
         };
-        assert!(process.contains("nvenc encoder of"), "{process}");
-        assert!(!stderr.is_empty(), "FFmpeg said why: {error}");
-        for option_error in [
-            "Unrecognized option",
-            "Error setting option",
-            "Option not found",
-        ] {
-            assert!(!stderr.contains(option_error), "bad command line: {stderr}");
-        }
+        assert!(process.contains("motionrender-nvenc nvenc encoder of"), "{process}");
+        assert!(stderr.contains("libnvidia-encode.so.1"), "the loader named the library: {error}");
+        let failure = crate::render::RenderError::Media(error);
+        assert!(failure.is_transient(), "retried like a dead x264 child: {failure}");
     }
 
     #[cfg(feature = "nvenc")]

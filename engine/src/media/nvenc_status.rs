@@ -1,11 +1,11 @@
 //! `nvenc_status`: whether this process can encode with NVENC and, if not, why; found out once and cached.
 //!
-//! The checks run cheapest first and stop at the first obstacle: was the
-//! binary built with the `nvenc` feature, is there an NVIDIA device node, does
-//! the FFmpeg on `PATH` have `h264_nvenc`, and does a one-frame trial encode
-//! with it succeed. The last check is the one that counts (it finds a missing
-//! driver library, a GPU without NVENC, or no free session); the others only
-//! make the common "no GPU here" answer fast and its reason clear.
+//! With the `nvenc` feature the answer is the NVENC helper's: `motionrender-nvenc
+//! --probe` opens CUDA, an encoder and a real H.264 session, and encodes one
+//! picture. It runs in its own process, so a missing driver library (the
+//! loader refuses to start it), a panic in the CUDA or NVENC crates (no
+//! `libcuda`, a driver older than the API) or a GPU without an encoder
+//! (`NV_ENC_ERR_NO_ENCODE_DEVICE`) each come back as its one line on stderr.
 
 use std::sync::OnceLock;
 
@@ -48,12 +48,9 @@ fn detect() -> NvencStatus {
 
 #[cfg(feature = "nvenc")]
 fn detect() -> NvencStatus {
-    match probe::first_obstacle() {
-        Some(reason) => NvencStatus::unusable(reason),
-        None => NvencStatus {
-            usable: true,
-            reason: "a one-frame trial encode with FFmpeg's h264_nvenc succeeded".to_owned(),
-        },
+    match probe::helper_probe() {
+        Ok(answer) => NvencStatus { usable: true, reason: answer },
+        Err(reason) => NvencStatus::unusable(reason),
     }
 }
 
@@ -62,111 +59,64 @@ mod probe {
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
-    use super::super::process::{run_to_end, ChildProcess, FFMPEG};
+    use super::super::nvenc_helper::{helper_path, HELPER};
+    use super::super::process::ChildProcess;
 
-    /// How long the trial encode may take; driver start-up is usually well
-    /// under a second, so this only catches a wedged driver.
-    const TRIAL_TIMEOUT: Duration = Duration::from_secs(20);
+    /// How long the probe may take; driver start-up is usually well under a
+    /// second, so this only catches a wedged driver.
+    const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+    /// Reasons are cut to this many characters (cudarc lists every library
+    /// name it tried).
+    const REASON_CHARS: usize = 300;
 
-    /// The first reason NVENC cannot be used, or `None` if it can.
-    pub(super) fn first_obstacle() -> Option<String> {
-        missing_device()
-            .or_else(missing_encoder)
-            .or_else(trial_encode_failure)
-    }
-
-    /// On Linux the driver creates `/dev/nvidia0`, `/dev/nvidia1`, … (a
-    /// container may see only some of them); without one, nothing else can
-    /// work. Other systems have no such node to look for.
-    fn missing_device() -> Option<String> {
-        if !cfg!(target_os = "linux") {
-            return None;
-        }
-        let found = std::fs::read_dir("/dev").ok()?.flatten().any(|entry| {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            name.strip_prefix("nvidia")
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        });
-        (!found).then(|| "no NVIDIA device (/dev/nvidia0 missing)".to_owned())
-    }
-
-    fn missing_encoder() -> Option<String> {
-        let mut command = Command::new(FFMPEG);
-        command.args(["-nostdin", "-hide_banner", "-encoders"]);
-        match run_to_end(command, "encoder list") {
-            Ok(stdout) => {
-                let listing = String::from_utf8_lossy(&stdout);
-                let listed = listing
-                    .lines()
-                    .any(|line| line.split_whitespace().nth(1) == Some("h264_nvenc"));
-                (!listed).then(|| "ffmpeg has no h264_nvenc encoder".to_owned())
+    /// The helper's answer: its stdout line when a session worked, else why not.
+    pub(super) fn helper_probe() -> Result<String, String> {
+        let helper = helper_path()?;
+        let mut command = Command::new(&helper);
+        command.arg("--probe").stdin(Stdio::null()).stdout(Stdio::piped());
+        let mut process = ChildProcess::spawn(command, "probe").map_err(|e| e.to_string())?;
+        let stdout = process.take_stdout();
+        match process.wait_within(PROBE_TIMEOUT) {
+            Ok(Some((status, _))) if status.success() => {
+                let mut answer = String::new();
+                if let Some(mut stdout) = stdout {
+                    let _ = std::io::Read::read_to_string(&mut stdout, &mut answer);
+                }
+                Ok(format!("{HELPER} --probe: {}", answer.trim()))
             }
-            Err(error) => Some(format!("could not list ffmpeg's encoders: {error}")),
-        }
-    }
-
-    /// Encodes one generated frame with `h264_nvenc` to nowhere; on failure,
-    /// the first line of FFmpeg's error.
-    pub(super) fn trial_encode_failure() -> Option<String> {
-        let mut command = Command::new(FFMPEG);
-        command
-            .args(["-nostdin", "-hide_banner", "-v", "error"])
-            .args(["-f", "lavfi", "-i", "color=size=256x256:rate=1"])
-            .args(["-frames:v", "1", "-c:v", "h264_nvenc", "-f", "null", "-"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        let mut process = match ChildProcess::spawn(command, "h264_nvenc trial encode") {
-            Ok(process) => process,
-            Err(error) => return Some(error.to_string()),
-        };
-        match process.wait_within(TRIAL_TIMEOUT) {
-            Ok(Some((status, _))) if status.success() => None,
-            Ok(Some((status, stderr))) => Some(format!(
-                "h264_nvenc trial encode failed: {}",
-                first_error_line(&stderr).unwrap_or_else(|| status.to_string())
-            )),
+            Ok(Some((status, stderr))) => Err(reason(&stderr).unwrap_or_else(|| format!("{HELPER} --probe failed: {status}"))),
             Ok(None) => {
                 let _ = process.kill();
-                Some(format!(
-                    "h264_nvenc trial encode did not finish within {} s",
-                    TRIAL_TIMEOUT.as_secs()
-                ))
+                Err(format!("{HELPER} --probe did not finish within {} s", PROBE_TIMEOUT.as_secs()))
             }
-            Err(error) => Some(error.to_string()),
+            Err(error) => Err(error.to_string()),
         }
     }
 
-    /// The first non-empty line of FFmpeg's stderr, without its
-    /// `[h264_nvenc @ 0x55d0c0a8]` context prefix.
-    fn first_error_line(stderr: &str) -> Option<String> {
+    /// The helper's (or the loader's) first line, without the program prefix.
+    pub(super) fn reason(stderr: &str) -> Option<String> {
         let line = stderr.lines().map(str::trim).find(|l| !l.is_empty())?;
-        let message = match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
-            Some((_, rest)) => rest,
-            None => line,
+        let line = match line.split_once(": ") {
+            Some((program, rest)) if program.ends_with(HELPER) => rest,
+            _ => line,
         };
-        Some(message.to_owned())
+        let line = line.split(" - searched for").next().unwrap_or(line);
+        Some(line.chars().take(REASON_CHARS).collect())
     }
 
     #[cfg(test)]
     mod tests {
         #![allow(clippy::unwrap_used)]
 
-        use super::first_error_line;
+        use super::reason;
 
         #[test]
-        fn the_context_prefix_is_cut_from_ffmpegs_first_line() {
-            let stderr = "\n[h264_nvenc @ 0x55d0c0a8] Cannot load libcuda.so.1\n\
-                          Error initializing output stream 0:0\n";
-            assert_eq!(
-                first_error_line(stderr).as_deref(),
-                Some("Cannot load libcuda.so.1")
-            );
-            assert_eq!(
-                first_error_line("Unknown encoder 'h264_nvenc'").as_deref(),
-                Some("Unknown encoder 'h264_nvenc'")
-            );
-            assert_eq!(first_error_line("  \n"), None);
+        fn the_reason_is_the_first_line_without_the_program() {
+            let loader = "/usr/bin/motionrender-nvenc: error while loading shared libraries: libnvidia-encode.so.1: cannot open shared object file\n";
+            assert_eq!(reason(loader).unwrap(), "error while loading shared libraries: libnvidia-encode.so.1: cannot open shared object file");
+            let cudarc = "motionrender-nvenc: unavailable: Unable to dynamically load the \"cuda\" shared library - searched for library names: [...]";
+            assert_eq!(reason(cudarc).unwrap(), "unavailable: Unable to dynamically load the \"cuda\" shared library");
+            assert_eq!(reason("  \n"), None);
         }
     }
 }
@@ -196,32 +146,14 @@ mod tests {
         assert!(status.reason.contains("`nvenc` feature"), "{status:?}");
     }
 
-    /// With the feature on a machine without an NVIDIA device node (this CI
-    /// machine), the device check answers, before any FFmpeg runs.
-    #[cfg(all(feature = "nvenc", target_os = "linux"))]
-    #[test]
-    fn without_a_device_node_nvenc_is_not_usable() {
-        if std::path::Path::new("/dev/nvidia0").exists() {
-            return; // a GPU machine: covered by the selection tests
-        }
-        let status = nvenc_status();
-        assert!(!status.usable);
-        assert!(status.reason.contains("/dev/nvidia0"), "{status:?}");
-    }
-
-    /// Runs the real trial encode. Without a working NVIDIA driver FFmpeg
-    /// fails, and the reason is its first error line.
+    /// With the feature on this machine (no NVIDIA driver), the helper's
+    /// probe answers: the loader cannot find the driver's libnvidia-encode.
+    /// Run after `cargo build -p motionrender-nvenc --features nvenc`.
     #[cfg(feature = "nvenc")]
     #[test]
-    fn a_failing_trial_encode_reports_ffmpegs_error() {
-        if std::path::Path::new("/dev/nvidia0").exists() {
-            return; // the trial may well succeed here
-        }
-        let reason = super::probe::trial_encode_failure().unwrap();
-        assert!(
-            reason.starts_with("h264_nvenc trial encode failed: "),
-            "{reason}"
-        );
-        assert!(!reason.contains("@ 0x"), "context prefix removed: {reason}");
+    fn without_the_driver_the_probe_names_the_missing_library() {
+        let status = nvenc_status();
+        assert!(!status.usable, "{status:?}");
+        assert!(status.reason.contains("libnvidia-encode.so.1"), "{status:?}");
     }
 }

@@ -116,7 +116,7 @@ impl ChildProcess {
 
     /// Like `wait`, but gives up after `limit`: `None` if the child is still
     /// running then (it is left running; `kill` or drop it). Used by NVENC
-    /// detection, whose trial encode must not hang on a wedged driver.
+    /// detection, whose probe must not hang on a wedged driver.
     #[cfg(feature = "nvenc")]
     pub(crate) fn wait_within(
         &mut self,
