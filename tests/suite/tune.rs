@@ -314,6 +314,11 @@ fn a_real_sweep_renders_with_the_engine_and_says_what_it_cannot_measure() {
         let peak_frames = m["queue_peak_frames"].as_u64().unwrap();
         assert!((1..=2).contains(&peak_frames), "the queue holds 2 frames at most: {line}");
         assert!(m["queue_peak_bytes"].as_u64().unwrap() > 0, "{line}");
+        // Depth over time: never above the pages' bound, and the peak shows.
+        let depth: Vec<u64> = m["queue_depth"].as_array().unwrap().iter().map(|bin| bin[1].as_u64().unwrap()).collect();
+        assert!(!depth.is_empty() && depth.len() <= 120, "{line}");
+        assert!(depth.iter().all(|&d| d <= 2 * 2), "2 frames × at most 2 pages: {line}");
+        assert!(depth.iter().any(|&d| d >= 1), "{line}");
         let (run_frames, stand_in) = (m["longest_drop_run"].as_u64().unwrap(), m["longest_stand_in_ms"].as_f64().unwrap());
         assert!((stand_in - run_frames as f64 * 40.0).abs() < 1e-6, "25 fps: 40 ms a frame: {line}");
         assert_eq!(m["peak_memory_mb"]["source"], "measured");
@@ -325,7 +330,7 @@ fn a_real_sweep_renders_with_the_engine_and_says_what_it_cannot_measure() {
     assert_eq!(lines[0]["metrics"]["dropped_total"], 0, "block dropped frames");
     assert_eq!(lines[0]["metrics"]["longest_drop_run"], 0, "block substituted frames");
     let summary = read_text(&run.join("summary.md"));
-    assert!(summary.contains("queue depth over time: the queues keep peaks, not a series"), "{summary}");
+    assert!(summary.contains("memory-paused share of blocked time"), "{summary}");
     assert!(!run.join("work").exists(), "the render's work folder was left behind");
 }
 

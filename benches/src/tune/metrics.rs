@@ -146,7 +146,7 @@ pub struct RunMetrics {
 }
 
 /// Bins of the queue-depth series.
-const DEPTH_BINS: usize = 120;
+pub const DEPTH_BINS: usize = 120;
 
 /// Collects a run's metrics as it happens. Times are nanoseconds from the
 /// start of the run, on whatever clock the caller keeps (the synthetic runs

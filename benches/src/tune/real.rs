@@ -4,9 +4,10 @@
 //!
 //! Latency here is each overlay's wait in its frame queue, push to pop (a
 //! render has no schedule to measure from), from the queue's own histogram.
-//! What a render does not report is left out and named: queue depth over
-//! time (the queues keep peaks, not a series), and the split of blocked time
-//! between a full queue and the memory budget.
+//! Queue depth over time is the queues' own trace (the most frames queued in
+//! each bin, summed over pages). What a render does not report is left out
+//! and named: the split of blocked time between a full queue and the memory
+//! budget.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,9 @@ use motionrender_engine::render::{RenderReport, RenderRequest, RenderSettings};
 use motionrender_engine::scenario::Scenario;
 
 use super::error::TuneError;
-use super::metrics::{LatencySummary, PeakMemoryMb, RunMetrics};
+use motionrender_engine::queue::DEPTH_BIN;
+
+use super::metrics::{LatencySummary, PeakMemoryMb, RunMetrics, DEPTH_BINS};
 use super::spec::{Point, RealInput};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -71,6 +74,17 @@ impl RealSource {
     }
 }
 
+/// The render's queue-depth trace (per `DEPTH_BIN`) in at most
+/// `DEPTH_BINS` bins: `[seconds from the start, most frames in that bin]`.
+fn depth_bins(trace: &[u64]) -> Vec<(f64, u64)> {
+    let per_bin = trace.len().div_ceil(DEPTH_BINS).max(1);
+    trace
+        .chunks(per_bin)
+        .enumerate()
+        .map(|(bin, chunk)| ((bin * per_bin) as f64 * DEPTH_BIN.as_secs_f64(), chunk.iter().copied().max().unwrap_or(0)))
+        .collect()
+}
+
 /// A run's metrics from the render's report.
 pub fn metrics(report: &RenderReport, peak_reset: bool) -> RunMetrics {
     let f = &report.frames;
@@ -88,7 +102,6 @@ pub fn metrics(report: &RenderReport, peak_reset: bool) -> RunMetrics {
     let dropped_total = f.dropped_total();
     let mut not_measured = vec![
         "latency from each frame's scheduled time: a real render has no schedule; latency is the push-to-pop wait in the frame queue".to_owned(),
-        "queue depth over time: the queues keep peaks, not a series".to_owned(),
         "memory-paused share of blocked time: the render reports one backpressure total".to_owned(),
     ];
     let frame_ms = if f.output > 0 && report.output_duration_seconds > 0.0 { report.output_duration_seconds * 1e3 / f.output as f64 } else { 0.0 };
@@ -117,7 +130,7 @@ pub fn metrics(report: &RenderReport, peak_reset: bool) -> RunMetrics {
         memory_paused_seconds: None,
         queue_peak_frames: f.queue_peak_frames,
         queue_peak_bytes: f.queue_peak_bytes,
-        queue_depth: None,
+        queue_depth: Some(depth_bins(&report.queue_depth)),
         peak_memory_mb: PeakMemoryMb {
             engine: report.peak_memory.engine_bytes as f64 / MIB,
             chromium: report.peak_memory.chromium_bytes as f64 / MIB,

@@ -45,6 +45,7 @@ use parking_lot::Mutex;
 use super::error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
 use super::frame::OverlayFrame;
 use super::stats::{DropReason, QueueStats};
+use super::depth::DepthRecorder;
 use super::wait::WaitRecorder;
 
 /// The two bounds of a queue, both at least 1.
@@ -139,7 +140,7 @@ struct Shared {
 
 /// The queue's counters. Each is exact once the queue is quiet; while frames
 /// move, a snapshot may catch one frame between two counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counters {
     /// Bytes queued plus bytes reserved by producers about to send.
     bytes: AtomicU64,
@@ -152,6 +153,8 @@ struct Counters {
     blocked_nanos: AtomicU64,
     /// Push-to-pop time of every popped frame.
     waits: WaitRecorder,
+    /// Frames queued over time.
+    depth: DepthRecorder,
 }
 
 /// A frame in the channel, with the moment it was pushed.
@@ -191,7 +194,18 @@ impl FrameQueue {
                 closed_tx: Mutex::new(Some(closed_tx)),
                 closed_rx,
                 closed: AtomicBool::new(false),
-                counters: Counters::default(),
+                counters: Counters {
+                    bytes: AtomicU64::new(0),
+                    pushed: AtomicU64::new(0),
+                    popped: AtomicU64::new(0),
+                    dropped_newest: AtomicU64::new(0),
+                    dropped_oldest: AtomicU64::new(0),
+                    peak_frames: AtomicU64::new(0),
+                    peak_bytes: AtomicU64::new(0),
+                    blocked_nanos: AtomicU64::new(0),
+                    waits: WaitRecorder::default(),
+                    depth: DepthRecorder::new(),
+                },
                 producers: AtomicUsize::new(0),
                 consumers: AtomicUsize::new(0),
             }),
@@ -377,6 +391,7 @@ impl Shared {
             Ok(oldest) => {
                 self.release(oldest.frame.bytes());
                 self.counters.dropped_oldest.fetch_add(1, Ordering::SeqCst);
+                self.counters.depth.record(self.frames_rx.len());
                 true
             }
             Err(_) => false,
@@ -385,7 +400,9 @@ impl Shared {
 
     fn queued(&self) {
         self.counters.pushed.fetch_add(1, Ordering::SeqCst);
-        self.counters.peak_frames.fetch_max(self.frames_rx.len() as u64, Ordering::SeqCst);
+        let depth = self.frames_rx.len();
+        self.counters.peak_frames.fetch_max(depth as u64, Ordering::SeqCst);
+        self.counters.depth.record(depth);
     }
 
     fn dropped_newest(&self) -> PushOutcome {
@@ -542,6 +559,7 @@ impl Shared {
         self.counters.waits.record(queued.at.elapsed());
         self.release(queued.frame.bytes());
         self.counters.popped.fetch_add(1, Ordering::SeqCst);
+        self.counters.depth.record(self.frames_rx.len());
         // A full token channel already wakes the next waiter.
         let _ = self.room_tx.try_send(());
         queued.frame
@@ -594,6 +612,7 @@ impl Shared {
             peak_bytes: load(&c.peak_bytes),
             blocked_nanos: load(&c.blocked_nanos),
             wait: c.waits.snapshot(),
+            depth: c.depth.snapshot(),
             capacity_frames: self.capacity.frames,
             capacity_bytes: self.capacity.bytes,
         }

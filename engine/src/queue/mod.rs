@@ -1,5 +1,6 @@
 //! The bounded frame queue between rasterizers and the compositor, and its drop policies.
 
+mod depth;
 mod error;
 mod frame;
 mod frame_queue;
@@ -8,6 +9,7 @@ mod sequencer;
 mod stats;
 mod wait;
 
+pub use depth::{QueueDepth, DEPTH_BIN};
 pub use error::{InvalidCapacity, PopTimeoutError, PushTimeoutError, QueueClosed};
 pub use frame::{BoundingBox, OverlayFrame};
 pub use frame_queue::{FrameConsumer, FrameProducer, FrameQueue, PushOutcome, QueueCapacity};

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::depth::QueueDepth;
 use super::wait::QueueWait;
 
 /// Why a frame was dropped. Every drop is counted under exactly one reason.
@@ -56,6 +57,8 @@ pub struct QueueStats {
     pub blocked_nanos: u64,
     /// How long popped frames had waited in the queue, push to pop.
     pub wait: QueueWait,
+    /// Frames queued over time.
+    pub depth: QueueDepth,
     /// The queue's frame bound.
     pub capacity_frames: u32,
     /// The queue's byte bound.

@@ -14,6 +14,7 @@ use super::page_slot::PageReport;
 use super::pressure::PressureGate;
 use super::report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
 use super::settings::{RenderControl, RenderRequest, RenderSettings, SegmentHook};
+use crate::queue::QueueDepth;
 use crate::browser::{page_dir, AssetServer};
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
@@ -271,6 +272,7 @@ impl PreparedRender {
             }
         }
         report.queue_wait = QueueWaitSummary::of(&report.frames.queue_wait);
+        report.queue_depth = QueueDepth::combine(&report.frames.queue_depth, self.started);
         segments.sort();
         segments.dedup_by_key(|(index, _)| *index);
         if segments.len() != self.plans.len() {

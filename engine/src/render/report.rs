@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::browser::BrowserError;
 use crate::media::MediaError;
-use crate::queue::QueueWait;
+use crate::queue::{QueueDepth, QueueWait};
 
 /// How the output's frames came to be.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -47,6 +47,9 @@ pub struct FrameCounts {
     /// earlier run finished have none); summarized in [`RenderReport::queue_wait`].
     #[serde(skip)]
     pub queue_wait: QueueWait,
+    /// Each measured segment queue's depth over time.
+    #[serde(skip)]
+    pub queue_depth: Vec<QueueDepth>,
 }
 
 impl FrameCounts {
@@ -63,6 +66,7 @@ impl FrameCounts {
         self.queue_peak_bytes = self.queue_peak_bytes.max(other.queue_peak_bytes);
         self.longest_substituted_run = self.longest_substituted_run.max(other.longest_substituted_run);
         self.queue_wait.merge(&other.queue_wait);
+        self.queue_depth.extend(other.queue_depth.iter().cloned());
         for (reason, count) in &other.dropped {
             *self.dropped.entry(reason.clone()).or_default() += count;
         }
@@ -153,6 +157,10 @@ pub struct RenderReport {
     /// How long overlays waited in the frame queues, push to pop (the
     /// encoder side takes them as it encodes); `None` when none was measured.
     pub queue_wait: Option<QueueWaitSummary>,
+    /// Frames queued over all pages, per `queue::DEPTH_BIN` from the start
+    /// of the render (for the tuning harness; not in the QC file).
+    #[serde(skip)]
+    pub queue_depth: Vec<u64>,
     pub wall_seconds: f64,
 }
 

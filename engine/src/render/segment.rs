@@ -37,6 +37,7 @@ pub fn finish_segment(plan: &SegmentPlan, rasterized: Rasterized, composed: Comp
     counts.queue_peak_bytes = stats.peak_bytes;
     counts.longest_substituted_run = composed.sequencer.longest_substituted_run;
     counts.queue_wait = stats.wait;
+    counts.queue_depth = vec![stats.depth];
     stages.compose_encode = composed.seconds;
     FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded }
 }
