@@ -21,7 +21,7 @@ use motionrender_engine::render::{RenderControl, RenderError, RenderReport, Rend
 use serde_json::json;
 use tokio::sync::oneshot;
 
-pub use record::{timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
+pub use record::{qc_key, timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
 pub use request::{RenderJobRequest, RenderOptions};
 
 use crate::counters::Counters;
@@ -342,7 +342,7 @@ struct Stored {
 }
 
 fn job_dir(shared: &Shared, job_id: &str) -> PathBuf {
-    PathBuf::from(&shared.config.paths.work_dir).join("jobs").join(job_id)
+    crate::work_folders::job_dir(Path::new(&shared.config.paths.work_dir), job_id)
 }
 
 /// The job's work: fetch, render, store. Progress goes to the actor.
@@ -456,10 +456,6 @@ async fn store_output(shared: &Shared, job: &JobRecord, dir: &Path, report: &Ren
             Err(ApiError::new(502, error.code(), error.to_string()))
         }
     }
-}
-
-fn qc_key(key: &str) -> String {
-    format!("{key}.qc.json")
 }
 
 /// The QC report beside an output: `OUT.mp4.qc.json` next to `OUT.mp4`.

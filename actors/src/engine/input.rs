@@ -12,7 +12,7 @@ use super::options::render_settings;
 use crate::fetch::{FetchError, OutboundClient};
 use crate::job::RenderJobRequest;
 use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
-use motionrender_engine::storage::Storage;
+use motionrender_engine::storage::{Storage, StorageError};
 
 /// Refuses a request whose scenario, options or URLs are not acceptable.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
@@ -55,22 +55,18 @@ pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: 
         }
         VideoSource::S3 { bucket, key } => {
             let limits = policy.download_limits();
+            // The object's size is asked for first (HeadObject), and the
+            // download stops at the limit when it could not be.
             let fetched = tokio::select! {
                 biased;
                 () = crate::fetch::cancelled(cancel) => Err(fetch_failure(FetchError::Cancelled)),
-                fetched = tokio::time::timeout(limits.total, storage.fetch_s3_input(&bucket, &key, &target)) => match fetched {
-                    Ok(fetched) => fetched.map_err(|e| ApiError::field("INVALID_VIDEO_URL", "videoUrl", e)),
+                fetched = tokio::time::timeout(limits.total, storage.fetch_s3_input(&bucket, &key, &target, limits.max_bytes)) => match fetched {
+                    Ok(Ok(_)) => Ok(target.clone()),
+                    Ok(Err(StorageError::InputTooLarge { limit, size, .. })) => Err(fetch_failure(FetchError::TooLarge { limit, announced: size })),
+                    Ok(Err(error)) => Err(ApiError::field("INVALID_VIDEO_URL", "videoUrl", error)),
                     Err(_) => Err(fetch_failure(FetchError::TimedOut(limits.total.as_secs()))),
                 },
             };
-            // The S3 client writes the whole object; its size is checked once it is here.
-            let fetched = fetched.and_then(|size| {
-                if size > limits.max_bytes {
-                    Err(fetch_failure(FetchError::TooLarge { limit: limits.max_bytes, announced: Some(size) }))
-                } else {
-                    Ok(target.clone())
-                }
-            });
             if fetched.is_err() {
                 let _ = std::fs::remove_file(&target);
             }
