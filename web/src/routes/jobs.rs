@@ -15,6 +15,9 @@ pub async fn submit(engine: web::Data<Engine>, request: HttpRequest, payload: we
         return error_response(&engine, &error);
     }
     let limit = engine.config().server.max_body_bytes;
+    if let Err(error) = body::require_declared_within(request.headers(), limit) {
+        return error_response(&engine, &error);
+    }
     let job = match body::read_limited(payload, limit).await.and_then(|bytes| body::render_request(&bytes)) {
         Ok(job) => job,
         Err(error) => return error_response(&engine, &error),
@@ -110,7 +113,7 @@ async fn finished_file(
         Err(error) => return error_response(engine, &error),
     };
     match engine.local_output(&job) {
-        Some(output) => ranged_file(request.headers(), &pick(&output), content_type).await,
+        Some(output) => ranged_file(request.headers(), &pick(&output), content_type, request.method() == actix_web::http::Method::HEAD).await,
         None => error_response(engine, &not_downloadable(&job)),
     }
 }
