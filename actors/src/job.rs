@@ -129,6 +129,10 @@ impl Job {
                 let (supervisor, completed, output_key) = (self.supervisor.clone(), self.record.status == JobStatus::Completed, self.record.output_key.clone());
                 ctx.wait(
                     async move {
+                        if forget && fault_at(&format!("slow_cleanup:{id}")) {
+                            // The window a kill -9 lands in: the job has ended, its folder is still there.
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        }
                         if forget {
                             if let Err(error) = shared.store.drop_segments(&id).await {
                                 tracing::warn!(job_id = %id, %error, "cannot forget the job's segments");
