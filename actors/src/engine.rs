@@ -175,7 +175,9 @@ impl Engine {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let request = RenderJobRequest { job_id: Some(job_id.clone()), ..request };
-        let digest = request.digest();
+        // The digest and the scenario's checks are CPU work over up to
+        // limits.max_scenario_bytes: a blocking thread's, not the caller's.
+        let (request, digest) = input::check_request_content(&self.shared.config, request).await.map_err(|e| e.with_job(&job_id))?;
         if let Some(existing) = self.shared.store.index().get(&job_id).cloned() {
             return repeat_of(existing, &digest);
         }

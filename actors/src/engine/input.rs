@@ -14,10 +14,28 @@ use crate::job::RenderJobRequest;
 use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
 use motionrender_engine::storage::{Storage, StorageError};
 
-/// Refuses a request whose scenario, options or URLs are not acceptable.
+/// On a blocking thread: refuses a request beyond the limits, and gives
+/// it back with its digest; the scenario and options checks follow in
+/// [`check_request`].
+pub async fn check_request_content(config: &Config, request: RenderJobRequest) -> Result<(RenderJobRequest, String), ApiError> {
+    let limits = config.limits.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        crate::limits::check_limits(&limits, &request)?;
+        let digest = request.digest();
+        Ok::<_, ApiError>((request, digest))
+    })
+    .await;
+    checked.map_err(|e| ApiError::internal(format!("the request's checks stopped: {e}")))?
+}
+
+/// Refuses a request (within the limits: [`check_request_content`] came
+/// first) whose scenario, options or URLs are not acceptable; the scenario
+/// is validated on a blocking thread.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
-    crate::limits::check_limits(&config.limits, request)?;
-    load_scenario(&request.scenario)?;
+    let scenario = request.scenario.clone();
+    tokio::task::spawn_blocking(move || load_scenario(&scenario).map(drop))
+        .await
+        .map_err(|e| ApiError::internal(format!("the scenario's check stopped: {e}")))??;
     render_settings(config, &request.options)?;
     policy.check_video_url(&request.video_url).await.map_err(refused)?;
     if let Some(url) = &request.callback_url {
