@@ -4,7 +4,9 @@
 //! change and its outbox event in one transaction. It also keeps the job
 //! index — every job's record without its request, and the count of jobs by
 //! state — updated as it writes, so status, lists and metrics never scan the
-//! database.
+//! database. A new job takes its storage keys in the transaction that
+//! records it (refused when another job holds one), and a job deleted by
+//! retention goes with everything the store keeps of it.
 
 mod db;
 

@@ -155,7 +155,7 @@ impl Handler<Admit> for Supervisor {
         Box::pin(async move { store.insert(asked, request).await }.into_actor(self).map(move |inserted, supervisor, ctx| {
             supervisor.admitting -= 1;
             match inserted? {
-                Inserted::Exists(existing) => repeat_of(existing, &record.request_digest),
+                Inserted::Exists(existing) => repeat_of(*existing, &record.request_digest),
                 Inserted::KeyTaken { key, owner } => Err(ApiError::output_key_taken(&record.job_id, &record.output_key, &key, &owner, defaulted_key)),
                 Inserted::Created => {
                     tracing::info!(job_id = %record.job_id, "job queued");

@@ -63,7 +63,7 @@ pub enum Inserted {
     /// The job is stored, and owns its storage keys.
     Created,
     /// A job with this id exists already (nothing was written).
-    Exists(JobRecord),
+    Exists(Box<JobRecord>),
     /// Another job owns a storage key the new job would write (nothing was written).
     KeyTaken { key: String, owner: String },
 }
@@ -133,7 +133,7 @@ impl Db {
         {
             let mut table = txn.open_table(JOBS).map_err(StoreError::db)?;
             if let Some(bytes) = table.get(job.job_id.as_str()).map_err(StoreError::db)? {
-                return Ok(Inserted::Exists(decode::<JobRecord>(&job.job_id, bytes.value())?));
+                return Ok(Inserted::Exists(Box::new(decode::<JobRecord>(&job.job_id, bytes.value())?)));
             }
             let mut owners = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
             let keys = job.stored_keys();
