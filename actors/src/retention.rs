@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use motionrender_engine::storage::Storage;
 
-use crate::job::{qc_key, JobRecord};
+use crate::job::JobRecord;
 use crate::store::{Store, StoreError};
 use crate::work_folders::job_dir;
 
@@ -41,9 +41,9 @@ pub async fn sweep(store: &Store, storage: &Storage, work_dir: &Path, retention:
             return Ok(swept);
         }
         let mut gone = Vec::with_capacity(expired.len());
-        for job in expired {
+        for (job, owned) in expired {
             skipped.insert(job.job_id.clone());
-            match delete_files(storage, work_dir, &job).await {
+            match delete_files(storage, work_dir, &job, &owned).await {
                 Ok(()) => gone.push(job),
                 Err(reason) => {
                     tracing::warn!(job_id = %job.job_id, %reason, "cannot delete an expired job's files; it is tried again next sweep");
@@ -59,11 +59,13 @@ pub async fn sweep(store: &Store, storage: &Storage, work_dir: &Path, retention:
     }
 }
 
-/// Deletes a job's stored output and QC report and its work folder; a file
-/// already gone is no error.
-async fn delete_files(storage: &Storage, work_dir: &Path, job: &JobRecord) -> Result<(), String> {
-    storage.delete(&qc_key(&job.output_key)).await.map_err(|e| e.to_string())?;
-    storage.delete(&job.output_key).await.map_err(|e| e.to_string())?;
+/// Deletes the stored files a job owns (`owned`: its output and QC report
+/// keys, unless an older store let another job have one) and its work
+/// folder; a file already gone is no error.
+async fn delete_files(storage: &Storage, work_dir: &Path, job: &JobRecord, owned: &[String]) -> Result<(), String> {
+    for key in owned {
+        storage.delete(key).await.map_err(|e| e.to_string())?;
+    }
     let dir = job_dir(work_dir, &job.job_id);
     let removed = tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&dir) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(format!("cannot remove {}: {error}", dir.display())),

@@ -154,9 +154,10 @@ impl Store {
     }
 
     /// Finished jobs (none of `except`) that last changed before `cutoff`,
-    /// oldest first, at most `limit`; read on the store's thread.
-    pub async fn finished_before(&self, cutoff: SystemTime, except: HashSet<String>, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.ask(FinishedBefore { cutoff, except, limit }).await
+    /// oldest first, at most `limit`, each with the storage keys it owns;
+    /// read on the store's thread.
+    pub async fn finished_before(&self, cutoff: SystemTime, except: HashSet<String>, limit: usize) -> Result<Vec<(JobRecord, Vec<String>)>, StoreError> {
+        self.ask(FinishedBefore { cutoff, except, limit }).await?
     }
 
     /// Removes jobs and all the store keeps of them, and frees their storage keys.
@@ -216,7 +217,7 @@ impl Handler<Insert> for StoreActor {
 }
 
 #[derive(Debug, Message)]
-#[rtype(result = "Vec<JobRecord>")]
+#[rtype(result = "Result<Vec<(JobRecord, Vec<String>)>, StoreError>")]
 struct FinishedBefore {
     cutoff: SystemTime,
     except: HashSet<String>,
@@ -224,10 +225,16 @@ struct FinishedBefore {
 }
 
 impl Handler<FinishedBefore> for StoreActor {
-    type Result = Vec<JobRecord>;
+    type Result = Result<Vec<(JobRecord, Vec<String>)>, StoreError>;
 
     fn handle(&mut self, FinishedBefore { cutoff, except, limit }: FinishedBefore, _: &mut Self::Context) -> Self::Result {
-        self.index.read().finished_before(cutoff, &except, limit)
+        let jobs = self.index.read().finished_before(cutoff, &except, limit);
+        jobs.into_iter()
+            .map(|job| {
+                let owned = self.db.owned_keys(&job)?;
+                Ok((job, owned))
+            })
+            .collect()
     }
 }
 

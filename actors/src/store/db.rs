@@ -191,7 +191,18 @@ impl Db {
         txn.commit().map_err(StoreError::db)
     }
 
-    #[cfg(test)]
+    /// The storage keys of `job` that it owns (all of them, unless an older
+    /// store let two jobs share one; then the older job keeps it).
+    pub fn owned_keys(&self, job: &JobRecord) -> Result<Vec<String>, StoreError> {
+        let mut owned = Vec::new();
+        for key in job.stored_keys() {
+            if self.owner_of(&key)?.is_some_and(|owner| owner == job.job_id) {
+                owned.push(key);
+            }
+        }
+        Ok(owned)
+    }
+
     fn owner_of(&self, key: &str) -> Result<Option<String>, StoreError> {
         let txn = self.db()?.begin_read().map_err(StoreError::db)?;
         let table = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
@@ -423,6 +434,8 @@ mod tests {
         assert_eq!(store.owner_of("shared.mp4").unwrap(), None, "a forgotten job's keys are free");
         assert_eq!(store.owner_of("a.mp4").unwrap().as_deref(), Some("c"), "keys of other jobs stay theirs");
         assert_eq!(store.insert_job(&with_key("b", "shared.mp4"), &request("in.mp4")).unwrap(), Inserted::Created);
+        assert_eq!(store.owned_keys(&with_key("b", "shared.mp4")).unwrap(), ["shared.mp4", "shared.mp4.qc.json"]);
+        assert!(store.owned_keys(&with_key("x", "shared.mp4")).unwrap().is_empty(), "keys another job owns");
     }
 
     #[test]
