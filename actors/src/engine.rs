@@ -10,6 +10,7 @@ pub(crate) mod input;
 pub(crate) mod options;
 mod reaper;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use crate::pipeline::RenderActors;
 use crate::store::Store;
 use crate::supervisor::{Admit, CancelJob, Shutdown, Supervisor};
 use crate::url_policy::UrlPolicy;
+use crate::work_folders;
 
 /// Live events kept for slow watchers before they miss some.
 const EVENT_BUFFER: usize = 1024;
@@ -118,9 +120,11 @@ pub enum EngineError {
 }
 
 impl Engine {
-    /// Opens the store under `paths.data_dir`, starts the actor tree in the
-    /// current actix System, resumes the jobs a previous run left queued or
-    /// running, and starts taking jobs.
+    /// Opens the store under `paths.data_dir`, clears what a killed earlier
+    /// run left in the work folder (browsers, the folders of jobs that will
+    /// not run again), starts the actor tree in the current actix System,
+    /// resumes the jobs a previous run left queued or running, and starts
+    /// taking jobs.
     pub async fn start(options: EngineOptions) -> Result<Self, EngineError> {
         let Some(system) = System::try_current() else {
             return Err(EngineError::NoSystem);
@@ -130,6 +134,10 @@ impl Engine {
         let _ = std::fs::create_dir_all(&work_dir);
         reaper::reap_browsers(&work_dir);
         let store = Store::start(&PathBuf::from(&config.paths.data_dir).join("jobs.redb"))?;
+        // Before any browser or job starts: only the jobs that resume keep their folders.
+        let resumed: HashSet<String> = store.index().latest(usize::MAX).into_iter().filter(|job| !job.status.is_finished()).map(|job| job.job_id).collect();
+        let cleared_dir = work_dir.clone();
+        let _ = tokio::task::spawn_blocking(move || work_folders::clear_leftovers(&cleared_dir, &resumed)).await;
         let storage = Storage::from_config(&config).await?;
         let counters = Arc::new(Counters::default());
         let render = RenderActors::start(pool_settings(&config, config.server.max_running_jobs)?, high_water(&config), Arc::clone(&counters));
@@ -167,7 +175,9 @@ impl Engine {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let request = RenderJobRequest { job_id: Some(job_id.clone()), ..request };
-        let digest = request.digest();
+        // The digest and the scenario's checks are CPU work over up to
+        // limits.max_scenario_bytes: a blocking thread's, not the caller's.
+        let (request, digest) = input::check_request_content(&self.shared.config, request).await.map_err(|e| e.with_job(&job_id))?;
         if let Some(existing) = self.shared.store.index().get(&job_id).cloned() {
             return repeat_of(existing, &digest);
         }
@@ -269,7 +279,7 @@ pub(crate) fn repeat_of(existing: JobRecord, digest: &str) -> Result<Submitted, 
 pub fn pool_settings(config: &Config, jobs: u32) -> Result<PoolSettings, EngineError> {
     let settings = RenderSettings::from_config(config).map_err(|e| EngineError::Config(e.to_string()))?;
     let mut launch = settings.browser.clone();
-    launch.profile_parent = Some(PathBuf::from(&config.paths.work_dir).join("browsers"));
+    launch.profile_parent = Some(crate::work_folders::profiles_dir(std::path::Path::new(&config.paths.work_dir)));
     if let Some(parent) = &launch.profile_parent {
         let _ = std::fs::create_dir_all(parent);
     }

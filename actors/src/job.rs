@@ -21,7 +21,7 @@ use motionrender_engine::render::{RenderControl, RenderError, RenderReport, Rend
 use serde_json::json;
 use tokio::sync::oneshot;
 
-pub use record::{timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
+pub use record::{qc_key, timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
 pub use request::{RenderJobRequest, RenderOptions};
 
 use crate::counters::Counters;
@@ -129,6 +129,10 @@ impl Job {
                 let (supervisor, completed, output_key) = (self.supervisor.clone(), self.record.status == JobStatus::Completed, self.record.output_key.clone());
                 ctx.wait(
                     async move {
+                        if forget && fault_at(&format!("slow_cleanup:{id}")) {
+                            // The window a kill -9 lands in: the job has ended, its folder is still there.
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        }
                         if forget {
                             if let Err(error) = shared.store.drop_segments(&id).await {
                                 tracing::warn!(job_id = %id, %error, "cannot forget the job's segments");
@@ -342,7 +346,7 @@ struct Stored {
 }
 
 fn job_dir(shared: &Shared, job_id: &str) -> PathBuf {
-    PathBuf::from(&shared.config.paths.work_dir).join("jobs").join(job_id)
+    crate::work_folders::job_dir(Path::new(&shared.config.paths.work_dir), job_id)
 }
 
 /// The job's work: fetch, render, store. Progress goes to the actor.
@@ -456,10 +460,6 @@ async fn store_output(shared: &Shared, job: &JobRecord, dir: &Path, report: &Ren
             Err(ApiError::new(502, error.code(), error.to_string()))
         }
     }
-}
-
-fn qc_key(key: &str) -> String {
-    format!("{key}.qc.json")
 }
 
 /// The QC report beside an output: `OUT.mp4.qc.json` next to `OUT.mp4`.

@@ -22,10 +22,12 @@ pub mod notifier;
 mod panic_guard;
 pub mod pipeline;
 pub mod rasterizer;
+pub mod retention;
 pub mod segment_merger;
 pub mod store;
 pub mod supervisor;
 pub mod url_policy;
+pub mod work_folders;
 
 pub use counters::Counters;
 pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};

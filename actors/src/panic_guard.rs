@@ -28,8 +28,9 @@ pub fn catching_blocking<T>(work: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// The test-only fault switch: with the `fault-injection` feature, the
-/// environment variable `MR_TEST_FAULT` names a point where the engine
-/// panics on purpose. Without the feature this is always false.
+/// environment variable `MR_TEST_FAULT` names points where the engine
+/// misbehaves on purpose (`job_panic:ID`, `encoder_panic`, `slow_cleanup:ID`).
+/// Without the feature this is always false.
 pub fn fault_at(point: &str) -> bool {
     #[cfg(feature = "fault-injection")]
     {

@@ -4,19 +4,22 @@
 //! change and its outbox event in one transaction. It also keeps the job
 //! index — every job's record without its request, and the count of jobs by
 //! state — updated as it writes, so status, lists and metrics never scan the
-//! database.
+//! database. A new job takes its storage keys in the transaction that
+//! records it (refused when another job holds one), and a job deleted by
+//! retention goes with everything the store keeps of it.
 
 mod db;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use actix::prelude::*;
 use motionrender_engine::render::FinishedSegment;
 use parking_lot::RwLock;
 
-pub use db::{OutboxEvent, StoreError};
+pub use db::{Inserted, OutboxEvent, StoreError};
 
 use crate::job::{JobChange, JobRecord, JobStatus, RenderJobRequest};
 
@@ -60,6 +63,28 @@ impl JobIndex {
 
     fn push_order(&mut self, job_id: &str) {
         self.order.push(job_id.to_owned());
+    }
+
+    fn remove(&mut self, job_ids: &HashSet<&str>) {
+        for id in job_ids {
+            if let Some(old) = self.jobs.remove(*id) {
+                if let Some(count) = self.counts.get_mut(&old.status) {
+                    *count = count.saturating_sub(1);
+                }
+            }
+        }
+        self.order.retain(|id| !job_ids.contains(id.as_str()));
+    }
+
+    /// Finished jobs that last changed before `cutoff`, oldest first, at most `limit`.
+    fn finished_before(&self, cutoff: SystemTime, except: &HashSet<String>, limit: usize) -> Vec<JobRecord> {
+        self.order
+            .iter()
+            .filter_map(|id| self.jobs.get(id))
+            .filter(|job| job.status.is_finished() && !except.contains(&job.job_id) && job.updated().is_some_and(|at| at < cutoff))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 }
 
@@ -123,8 +148,21 @@ impl Store {
         self.addr.send(message).await.map_err(|e| StoreError::Stopped(e.to_string()))
     }
 
-    pub async fn insert(&self, job: JobRecord, request: RenderJobRequest) -> Result<Option<JobRecord>, StoreError> {
+    /// Stores a new job unless its id exists or one of its storage keys is another job's.
+    pub async fn insert(&self, job: JobRecord, request: RenderJobRequest) -> Result<Inserted, StoreError> {
         self.ask(Insert { job, request }).await?
+    }
+
+    /// Finished jobs (none of `except`) that last changed before `cutoff`,
+    /// oldest first, at most `limit`, each with the storage keys it owns;
+    /// read on the store's thread.
+    pub async fn finished_before(&self, cutoff: SystemTime, except: HashSet<String>, limit: usize) -> Result<Vec<(JobRecord, Vec<String>)>, StoreError> {
+        self.ask(FinishedBefore { cutoff, except, limit }).await?
+    }
+
+    /// Removes jobs and all the store keeps of them, and frees their storage keys.
+    pub async fn forget(&self, jobs: Vec<JobRecord>) -> Result<(), StoreError> {
+        self.ask(Forget(jobs)).await?
     }
 
     pub async fn apply(&self, job_id: &str, change: JobChange) -> Result<(JobRecord, Option<OutboxEvent>), StoreError> {
@@ -158,23 +196,60 @@ impl Store {
 }
 
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Option<JobRecord>, StoreError>")]
+#[rtype(result = "Result<Inserted, StoreError>")]
 struct Insert {
     job: JobRecord,
     request: RenderJobRequest,
 }
 
 impl Handler<Insert> for StoreActor {
-    type Result = Result<Option<JobRecord>, StoreError>;
+    type Result = Result<Inserted, StoreError>;
 
     fn handle(&mut self, Insert { job, request }: Insert, _: &mut Self::Context) -> Self::Result {
-        let existing = self.db.insert_job(&job, &request)?;
-        if existing.is_none() {
+        let inserted = self.db.insert_job(&job, &request)?;
+        if inserted == Inserted::Created {
             let mut index = self.index.write();
             index.push_order(&job.job_id);
             index.put(job);
         }
-        Ok(existing)
+        Ok(inserted)
+    }
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<(JobRecord, Vec<String>)>, StoreError>")]
+struct FinishedBefore {
+    cutoff: SystemTime,
+    except: HashSet<String>,
+    limit: usize,
+}
+
+impl Handler<FinishedBefore> for StoreActor {
+    type Result = Result<Vec<(JobRecord, Vec<String>)>, StoreError>;
+
+    fn handle(&mut self, FinishedBefore { cutoff, except, limit }: FinishedBefore, _: &mut Self::Context) -> Self::Result {
+        let jobs = self.index.read().finished_before(cutoff, &except, limit);
+        jobs.into_iter()
+            .map(|job| {
+                let owned = self.db.owned_keys(&job)?;
+                Ok((job, owned))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), StoreError>")]
+struct Forget(Vec<JobRecord>);
+
+impl Handler<Forget> for StoreActor {
+    type Result = Result<(), StoreError>;
+
+    fn handle(&mut self, Forget(jobs): Forget, _: &mut Self::Context) -> Self::Result {
+        self.db.forget_jobs(&jobs)?;
+        let ids: HashSet<&str> = jobs.iter().map(|job| job.job_id.as_str()).collect();
+        self.index.write().remove(&ids);
+        Ok(())
     }
 }
 

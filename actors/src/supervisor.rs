@@ -4,6 +4,8 @@
 //! resumption of what a previous run left queued or running, and graceful
 //! shutdown (stop taking work, checkpoint running jobs so they resume on the
 //! next start). Each job is a `Job` actor it starts and is told of when it ends.
+//! It also runs the retention sweeps (`jobs.retention`): at start, then
+//! every `jobs.retention_sweep`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
@@ -14,6 +16,8 @@ use actix::prelude::*;
 
 use crate::engine::{events, repeat_of, ApiError, JobEvent, Shared, Submitted};
 use crate::job::{Checkpoint, Job, JobRecord, JobStatus, RenderJobRequest, Run};
+use crate::retention;
+use crate::store::Inserted;
 
 const MAILBOX: usize = 1024;
 /// How long shutdown waits for running jobs to checkpoint.
@@ -27,6 +31,8 @@ pub struct Supervisor {
     running: HashSet<String>,
     /// Admissions whose store write is under way (they count as waiting).
     admitting: usize,
+    /// Whether a retention sweep is under way.
+    sweeping: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -37,7 +43,7 @@ impl std::fmt::Debug for Supervisor {
 
 impl Supervisor {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        Self { shared, jobs: HashMap::new(), waiting: VecDeque::new(), running: HashSet::new(), admitting: 0 }
+        Self { shared, jobs: HashMap::new(), waiting: VecDeque::new(), running: HashSet::new(), admitting: 0, sweeping: false }
     }
 
     fn publish_counts(&self) {
@@ -80,6 +86,31 @@ impl Supervisor {
         }
         self.dispatch();
     }
+
+    /// Deletes the finished jobs past `jobs.retention` (one sweep at a time;
+    /// the deleting runs beside the supervisor's messages, not in their way).
+    fn sweep_expired(&mut self, ctx: &mut Context<Self>) {
+        let Some(retention) = self.shared.config.jobs.retention() else { return };
+        if self.sweeping {
+            return;
+        }
+        self.sweeping = true;
+        // A job whose actor still runs is ending; it is left to a later sweep.
+        let live: HashSet<String> = self.jobs.keys().cloned().collect();
+        let shared = Arc::clone(&self.shared);
+        let sweep = async move {
+            let work_dir = std::path::PathBuf::from(&shared.config.paths.work_dir);
+            retention::sweep(&shared.store, &shared.storage, &work_dir, retention, live).await
+        };
+        ctx.spawn(sweep.into_actor(self).map(|swept, supervisor, _| {
+            supervisor.sweeping = false;
+            match swept {
+                Ok(swept) if swept.deleted > 0 || swept.kept > 0 => tracing::info!(deleted = swept.deleted, kept = swept.kept, "retention sweep"),
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "retention sweep failed"),
+            }
+        }));
+    }
 }
 
 impl Actor for Supervisor {
@@ -88,6 +119,10 @@ impl Actor for Supervisor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX);
         self.resume(ctx);
+        if self.shared.config.jobs.retention().is_some() {
+            self.sweep_expired(ctx);
+            ctx.run_interval(self.shared.config.jobs.retention_sweep(), |supervisor, ctx| supervisor.sweep_expired(ctx));
+        }
     }
 }
 
@@ -116,11 +151,13 @@ impl Handler<Admit> for Supervisor {
         self.admitting += 1;
         let store = self.shared.store.clone();
         let asked = record.clone();
+        let defaulted_key = request.options.output_key.is_none();
         Box::pin(async move { store.insert(asked, request).await }.into_actor(self).map(move |inserted, supervisor, ctx| {
             supervisor.admitting -= 1;
             match inserted? {
-                Some(existing) => repeat_of(existing, &record.request_digest),
-                None => {
+                Inserted::Exists(existing) => repeat_of(*existing, &record.request_digest),
+                Inserted::KeyTaken { key, owner } => Err(ApiError::output_key_taken(&record.job_id, &record.output_key, &key, &owner, defaulted_key)),
+                Inserted::Created => {
                     tracing::info!(job_id = %record.job_id, "job queued");
                     let _ = supervisor.shared.events.send(JobEvent { job_id: record.job_id.clone(), payload: events::payload(&record) });
                     supervisor.enqueue(record.clone(), ctx);

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sections::{
-    BrowserConfig, CallbacksConfig, EncoderConfig, LogConfig, MemoryConfig, PathsConfig,
+    BrowserConfig, CallbacksConfig, EncoderConfig, JobsConfig, LogConfig, MemoryConfig, PathsConfig,
     QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig,
 };
 
@@ -37,6 +37,8 @@ pub struct Config {
     pub url_policy: UrlPolicyConfig,
     /// `[limits]`: how much one render request may carry.
     pub limits: LimitsConfig,
+    /// `[jobs]`: how long finished jobs and their files are kept.
+    pub jobs: JobsConfig,
     /// `[log]`: log output.
     pub log: LogConfig,
 }

@@ -8,6 +8,7 @@ use toml::{Table, Value};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::mask::display_value;
+use crate::sections::parse_duration;
 use crate::table::{self, table_of};
 
 /// A constraint on one key, beyond its type.
@@ -228,6 +229,14 @@ const RULES: &[Rule] = &[
     }),
     Rule::new("limits.max_cues", "an integer >= 1", |c| c.limits.max_cues >= 1),
     Rule::new("limits.max_nodes", "an integer >= 1", |c| c.limits.max_nodes >= 1),
+    Rule::new(
+        "jobs.retention",
+        "a duration such as \"7d\", \"12h\" or \"90s\", or \"0\" to keep finished jobs for ever",
+        |c| parse_duration(&c.jobs.retention).is_some(),
+    ),
+    Rule::new("jobs.retention_sweep", "a duration of at least 1s, such as \"10m\"", |c| {
+        parse_duration(&c.jobs.retention_sweep).is_some_and(|every| every >= std::time::Duration::from_secs(1))
+    }),
     Rule::new(
         "log.level",
         "one of \"error\", \"warn\", \"info\", \"debug\", \"trace\"",

@@ -34,13 +34,15 @@ fn keys_cover_every_section() {
         "limits.max_scenario_bytes",
         "url_policy.max_video_bytes",
         "server.allowed_hosts",
+        "jobs.retention",
+        "jobs.retention_sweep",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 60, "{keys:?}");
+    assert_eq!(keys.len(), 62, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"
@@ -93,6 +95,9 @@ fn request_limits_and_fetch_bounds_refuse_values_out_of_range() {
         ("url_policy.max_video_bytes", "0"),
         ("callbacks.connect_timeout_ms", "0"),
         ("server.allowed_hosts", "example.com:8090"),
+        ("jobs.retention", "a week"),
+        ("jobs.retention_sweep", "0"),
+        ("jobs.retention_sweep", "500ms"),
     ] {
         let error = Config::load(&Sources {
             cli: vec![(key.to_owned(), value.to_owned())],
@@ -107,4 +112,10 @@ fn request_limits_and_fetch_bounds_refuse_values_out_of_range() {
     })
     .unwrap();
     assert_eq!(hosts.server.allowed_hosts, ["render.example.com", "::1"]);
+    let kept = Config::load(&Sources {
+        cli: vec![("jobs.retention".to_owned(), "0".to_owned())],
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(kept.jobs.retention(), None, "0 keeps finished jobs for ever");
 }

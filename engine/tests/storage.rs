@@ -366,7 +366,7 @@ async fn s3_input_is_fetched_to_a_local_file() {
     let dest = dir.path().join("fetched.mp4");
 
     let size = storage
-        .fetch_s3_input(&bucket, "inputs/input.mp4", &dest)
+        .fetch_s3_input(&bucket, "inputs/input.mp4", &dest, u64::MAX)
         .await
         .unwrap();
 
@@ -378,11 +378,22 @@ async fn s3_input_is_fetched_to_a_local_file() {
 
     let missing = dir.path().join("missing.mp4");
     let error = storage
-        .fetch_s3_input(&bucket, "inputs/none.mp4", &missing)
+        .fetch_s3_input(&bucket, "inputs/none.mp4", &missing, u64::MAX)
         .await
         .unwrap_err();
     assert_eq!(error.code(), "STORAGE_ACCESS_ERROR", "{error}");
     assert!(!missing.exists());
+
+    let limited = dir.path().join("limited.mp4");
+    let error = storage
+        .fetch_s3_input(&bucket, "inputs/input.mp4", &limited, MIB)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StorageError::InputTooLarge { limit, size: Some(size), .. } if limit == MIB && size == written.len() as u64),
+        "{error:?}"
+    );
+    assert!(!limited.exists(), "nothing is written of an object over the limit");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! size limit, and it becomes a render request with errors that name the
 //! field.
 
-use actix_web::http::header::{HeaderMap, CONTENT_TYPE};
+use actix_web::http::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web;
 use futures::StreamExt as _;
 use motionrender_actors::job::RenderJobRequest;
@@ -24,19 +24,39 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses (413) a body whose `Content-Length` is over `limit` bytes at
+/// once, before a byte of it is read.
+pub fn require_declared_within(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
+    let declared = headers.get(CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => Err(too_large(limit, Some(length))),
+        _ => Ok(()),
+    }
+}
+
 /// The whole body, refused with 413 past `limit` bytes.
 pub async fn read_limited(mut payload: web::Payload, limit: u64) -> Result<bytes::Bytes, ApiError> {
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(400, "VALIDATION_ERROR", format!("cannot read the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            let mut error = ApiError::new(400, "VALIDATION_ERROR", format!("cannot read the body: {e}"));
+            error.details = serde_json::json!({ "field": "body" });
+            error.suggest("send the whole body, as its Content-Length or chunked encoding says")
+        })?;
         if (body.len() + chunk.len()) as u64 > limit {
-            let mut error = ApiError::new(413, "VALIDATION_ERROR", format!("the body is larger than {limit} bytes (server.max_body_bytes)"));
-            error.details = serde_json::json!({ "field": "body", "limit": limit, "limit_key": "server.max_body_bytes" });
-            return Err(error);
+            return Err(too_large(limit, None));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The 413 for a body over `limit` (`declared`: its announced length).
+fn too_large(limit: u64, declared: Option<u64>) -> ApiError {
+    let announced = declared.map(|length| format!(" (it declares {length})")).unwrap_or_default();
+    let mut error = ApiError::new(413, "VALIDATION_ERROR", format!("the body is larger than {limit} bytes, server.max_body_bytes{announced}"));
+    error.details = serde_json::json!({ "field": "body", "limit": limit, "limit_key": "server.max_body_bytes", "actual": declared });
+    error.suggest(&format!("keep the body within {limit} bytes (a smaller scenario), or raise server.max_body_bytes"))
 }
 
 /// Parses a render request; a malformed body is 400, a wrong field 422

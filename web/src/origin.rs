@@ -56,7 +56,11 @@ impl AllowedHosts {
         if *self == Self::Any {
             return Ok(());
         }
-        let host = headers.get(HOST).and_then(|value| value.to_str().ok()).map(host_of_authority).or_else(|| uri.host().map(str::to_owned));
+        // A Host that is not text names no allowed host (and is refused).
+        let host = match headers.get(HOST) {
+            Some(value) => Some(host_of_authority(&String::from_utf8_lossy(value.as_bytes()))),
+            None => uri.host().map(str::to_owned),
+        };
         if let Some(host) = host.filter(|host| !self.allows(host)) {
             return Err(ApiError::new(403, "FORBIDDEN_HOST", format!("requests for host {host:?} are not served here"))
                 .suggest("address the server by an allowed name, or add this one to server.allowed_hosts"));
@@ -122,6 +126,9 @@ mod tests {
         }
         assert_eq!(check(&hosts, &[(HOST, "attacker.example:8090")]), Err("FORBIDDEN_HOST".to_owned()));
         assert_eq!(check(&hosts, &[]), Ok(()), "no Host: not a browser");
+        let mut unreadable = HeaderMap::new();
+        unreadable.insert(HOST, HeaderValue::from_bytes(b"\xff\xfe:8090").unwrap());
+        assert_eq!(hosts.check(&unreadable, &Uri::from_static("/render")).map_err(|e| e.error_code), Err("FORBIDDEN_HOST".to_owned()), "a Host that is not text");
     }
 
     #[test]

@@ -49,6 +49,23 @@ impl ApiError {
         Self::new(404, "JOB_NOT_FOUND", format!("no job {job_id}")).with_job(job_id)
     }
 
+    /// A 409 `OUTPUT_KEY_TAKEN`: a storage key the job would write (`taken`:
+    /// its output key, or its QC report's beside it) is another job's.
+    /// `defaulted` when the request set no `options.outputKey` (the key came
+    /// from its id).
+    pub fn output_key_taken(job_id: &str, output_key: &str, taken: &str, owner: &str, defaulted: bool) -> Self {
+        let what = if taken == output_key { String::new() } else { format!(" (its QC report would be {taken})") };
+        let whose = if defaulted { " (the default key of this jobId)" } else { "" };
+        let mut error = Self::new(409, "OUTPUT_KEY_TAKEN", format!("options.outputKey: {output_key}{whose}{what} belongs to job {owner}; one job's output never overwrites another's"));
+        error.details = serde_json::json!({ "field": "options.outputKey", "output_key": output_key, "taken_key": taken, "owner_job_id": owner });
+        let error = error.with_job(job_id);
+        if defaulted {
+            error.suggest("set options.outputKey to a key of its own, or use another jobId")
+        } else {
+            error.suggest("choose another options.outputKey (a key is free again when its job is deleted by jobs.retention)")
+        }
+    }
+
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::new(500, "UNEXPECTED_ERROR", message.to_string())
     }

@@ -12,12 +12,30 @@ use super::options::render_settings;
 use crate::fetch::{FetchError, OutboundClient};
 use crate::job::RenderJobRequest;
 use crate::url_policy::{PolicyError, UrlPolicy, VideoSource};
-use motionrender_engine::storage::Storage;
+use motionrender_engine::storage::{Storage, StorageError};
 
-/// Refuses a request whose scenario, options or URLs are not acceptable.
+/// On a blocking thread: refuses a request beyond the limits, and gives
+/// it back with its digest; the scenario and options checks follow in
+/// [`check_request`].
+pub async fn check_request_content(config: &Config, request: RenderJobRequest) -> Result<(RenderJobRequest, String), ApiError> {
+    let limits = config.limits.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        crate::limits::check_limits(&limits, &request)?;
+        let digest = request.digest();
+        Ok::<_, ApiError>((request, digest))
+    })
+    .await;
+    checked.map_err(|e| ApiError::internal(format!("the request's checks stopped: {e}")))?
+}
+
+/// Refuses a request (within the limits: [`check_request_content`] came
+/// first) whose scenario, options or URLs are not acceptable; the scenario
+/// is validated on a blocking thread.
 pub async fn check_request(config: &Config, policy: &UrlPolicy, request: &RenderJobRequest) -> Result<(), ApiError> {
-    crate::limits::check_limits(&config.limits, request)?;
-    load_scenario(&request.scenario)?;
+    let scenario = request.scenario.clone();
+    tokio::task::spawn_blocking(move || load_scenario(&scenario).map(drop))
+        .await
+        .map_err(|e| ApiError::internal(format!("the scenario's check stopped: {e}")))??;
     render_settings(config, &request.options)?;
     policy.check_video_url(&request.video_url).await.map_err(refused)?;
     if let Some(url) = &request.callback_url {
@@ -55,22 +73,18 @@ pub async fn fetch_video(policy: &UrlPolicy, storage: &Storage, url: &str, dir: 
         }
         VideoSource::S3 { bucket, key } => {
             let limits = policy.download_limits();
+            // The object's size is asked for first (HeadObject), and the
+            // download stops at the limit when it could not be.
             let fetched = tokio::select! {
                 biased;
                 () = crate::fetch::cancelled(cancel) => Err(fetch_failure(FetchError::Cancelled)),
-                fetched = tokio::time::timeout(limits.total, storage.fetch_s3_input(&bucket, &key, &target)) => match fetched {
-                    Ok(fetched) => fetched.map_err(|e| ApiError::field("INVALID_VIDEO_URL", "videoUrl", e)),
+                fetched = tokio::time::timeout(limits.total, storage.fetch_s3_input(&bucket, &key, &target, limits.max_bytes)) => match fetched {
+                    Ok(Ok(_)) => Ok(target.clone()),
+                    Ok(Err(StorageError::InputTooLarge { limit, size, .. })) => Err(fetch_failure(FetchError::TooLarge { limit, announced: size })),
+                    Ok(Err(error)) => Err(ApiError::field("INVALID_VIDEO_URL", "videoUrl", error)),
                     Err(_) => Err(fetch_failure(FetchError::TimedOut(limits.total.as_secs()))),
                 },
             };
-            // The S3 client writes the whole object; its size is checked once it is here.
-            let fetched = fetched.and_then(|size| {
-                if size > limits.max_bytes {
-                    Err(fetch_failure(FetchError::TooLarge { limit: limits.max_bytes, announced: Some(size) }))
-                } else {
-                    Ok(target.clone())
-                }
-            });
             if fetched.is_err() {
                 let _ = std::fs::remove_file(&target);
             }

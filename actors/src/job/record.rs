@@ -159,6 +159,18 @@ impl JobRecord {
         Ok(())
     }
 
+    /// The storage keys the job writes: its output and, beside it, its QC
+    /// report. The store gives them to this job alone.
+    pub fn stored_keys(&self) -> [String; 2] {
+        [self.output_key.clone(), qc_key(&self.output_key)]
+    }
+
+    /// When the job last changed (for a finished job, when it finished);
+    /// `None` when the stamp cannot be read.
+    pub fn updated(&self) -> Option<SystemTime> {
+        humantime::parse_rfc3339(&self.updated_at).ok()
+    }
+
     /// Raises the progress (it never goes back) and stamps the update.
     pub fn advance(&mut self, progress: f64) {
         if progress > self.progress {
@@ -166,6 +178,11 @@ impl JobRecord {
         }
         self.updated_at = timestamp();
     }
+}
+
+/// The storage key of the QC report of the output stored under `output_key`.
+pub fn qc_key(output_key: &str) -> String {
+    format!("{output_key}.qc.json")
 }
 
 /// Now, as UTC ISO 8601 with milliseconds.

@@ -5,12 +5,14 @@
 //!
 //! Values are JSON. Keys: a job's id; `<job id>/<segment index, 6 digits>`;
 //! `<job id>/<event sequence, 12 digits>` (so a prefix range is one job's
-//! segments or events, in order).
+//! segments or events, in order). The `output_keys` table maps every storage
+//! key a job writes (its output and its QC report) to the job that owns it,
+//! so no two jobs can write the same file.
 
 use std::path::Path;
 
 use motionrender_engine::render::FinishedSegment;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::events;
@@ -20,6 +22,8 @@ const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs");
 const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments");
 const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// Storage key → the id of the job that owns it.
+const OUTPUT_KEYS: TableDefinition<&str, &str> = TableDefinition::new("output_keys");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +57,17 @@ pub struct OutboxEvent {
     pub payload: serde_json::Value,
 }
 
+/// What inserting a job came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted {
+    /// The job is stored, and owns its storage keys.
+    Created,
+    /// A job with this id exists already (nothing was written).
+    Exists(Box<JobRecord>),
+    /// Another job owns a storage key the new job would write (nothing was written).
+    KeyTaken { key: String, owner: String },
+}
+
 /// The database. Every write is one committed transaction.
 #[derive(Debug)]
 pub struct Db {
@@ -71,8 +86,32 @@ impl Db {
         for table in [JOBS, REQUESTS, SEGMENTS, OUTBOX] {
             txn.open_table(table).map_err(StoreError::db)?;
         }
+        txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
         txn.commit().map_err(StoreError::db)?;
-        Ok(Self { db: Some(db) })
+        let store = Self { db: Some(db) };
+        store.claim_keys_of_older_jobs()?;
+        Ok(store)
+    }
+
+    /// A store written before keys were owned has jobs and no owners: each
+    /// job claims its keys, oldest first (a key two of them shared goes to
+    /// the older).
+    fn claim_keys_of_older_jobs(&self) -> Result<(), StoreError> {
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
+        {
+            let mut owners = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
+            if !owners.is_empty().map_err(StoreError::db)? {
+                return Ok(());
+            }
+            for job in self.jobs()? {
+                for key in job.stored_keys() {
+                    if owners.get(key.as_str()).map_err(StoreError::db)?.is_none() {
+                        owners.insert(key.as_str(), job.job_id.as_str()).map_err(StoreError::db)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(StoreError::db)
     }
 
     /// A database that answers every call with an error (the store's thread
@@ -85,25 +124,90 @@ impl Db {
         self.db.as_ref().ok_or_else(|| StoreError::Stopped("the database was not handed to the store's thread".into()))
     }
 
-    /// Inserts `job` and its request unless a job with its id exists;
-    /// returns the existing one then.
-    pub fn insert_job(&self, job: &JobRecord, request: &RenderJobRequest) -> Result<Option<JobRecord>, StoreError> {
+    /// Inserts `job` and its request, and gives it its storage keys, in one
+    /// transaction — unless a job with its id exists, or another job owns
+    /// one of its keys; nothing is written then. The store's one thread
+    /// writes, so of two racing jobs asking for one key exactly one gets it.
+    pub fn insert_job(&self, job: &JobRecord, request: &RenderJobRequest) -> Result<Inserted, StoreError> {
         let txn = self.db()?.begin_write().map_err(StoreError::db)?;
-        let existing = {
+        {
             let mut table = txn.open_table(JOBS).map_err(StoreError::db)?;
-            let existing = match table.get(job.job_id.as_str()).map_err(StoreError::db)? {
-                Some(bytes) => Some(decode::<JobRecord>(&job.job_id, bytes.value())?),
-                None => None,
-            };
-            if existing.is_none() {
-                table.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
-                let mut requests = txn.open_table(REQUESTS).map_err(StoreError::db)?;
-                requests.insert(job.job_id.as_str(), encode(request).as_slice()).map_err(StoreError::db)?;
+            if let Some(bytes) = table.get(job.job_id.as_str()).map_err(StoreError::db)? {
+                return Ok(Inserted::Exists(Box::new(decode::<JobRecord>(&job.job_id, bytes.value())?)));
             }
-            existing
-        };
+            let mut owners = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
+            let keys = job.stored_keys();
+            for key in &keys {
+                let owner = owners.get(key.as_str()).map_err(StoreError::db)?.map(|owner| owner.value().to_owned());
+                if let Some(owner) = owner.filter(|owner| *owner != job.job_id) {
+                    return Ok(Inserted::KeyTaken { key: key.clone(), owner });
+                }
+            }
+            for key in &keys {
+                owners.insert(key.as_str(), job.job_id.as_str()).map_err(StoreError::db)?;
+            }
+            table.insert(job.job_id.as_str(), encode(job).as_slice()).map_err(StoreError::db)?;
+            let mut requests = txn.open_table(REQUESTS).map_err(StoreError::db)?;
+            requests.insert(job.job_id.as_str(), encode(request).as_slice()).map_err(StoreError::db)?;
+        }
         txn.commit().map_err(StoreError::db)?;
-        Ok(existing)
+        Ok(Inserted::Created)
+    }
+
+    /// Removes jobs and everything the store keeps of them — record,
+    /// request, segments, undelivered events — and frees their storage keys,
+    /// in one transaction.
+    pub fn forget_jobs(&self, jobs: &[JobRecord]) -> Result<(), StoreError> {
+        let mut prefixed = Vec::new();
+        for job in jobs {
+            let prefix = format!("{}/", job.job_id);
+            for table in [SEGMENTS, OUTBOX] {
+                let keys: Vec<String> = self.scan::<serde_json::Value>(table, &prefix)?.into_iter().map(|(key, _)| key).collect();
+                prefixed.push((table, keys));
+            }
+        }
+        let txn = self.db()?.begin_write().map_err(StoreError::db)?;
+        {
+            let mut records = txn.open_table(JOBS).map_err(StoreError::db)?;
+            let mut requests = txn.open_table(REQUESTS).map_err(StoreError::db)?;
+            let mut owners = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
+            for job in jobs {
+                records.remove(job.job_id.as_str()).map_err(StoreError::db)?;
+                requests.remove(job.job_id.as_str()).map_err(StoreError::db)?;
+                for key in job.stored_keys() {
+                    let owned = owners.get(key.as_str()).map_err(StoreError::db)?.is_some_and(|owner| owner.value() == job.job_id);
+                    if owned {
+                        owners.remove(key.as_str()).map_err(StoreError::db)?;
+                    }
+                }
+            }
+            for (table, keys) in prefixed {
+                let mut table = txn.open_table(table).map_err(StoreError::db)?;
+                for key in &keys {
+                    table.remove(key.as_str()).map_err(StoreError::db)?;
+                }
+            }
+        }
+        txn.commit().map_err(StoreError::db)
+    }
+
+    /// The storage keys of `job` that it owns (all of them, unless an older
+    /// store let two jobs share one; then the older job keeps it).
+    pub fn owned_keys(&self, job: &JobRecord) -> Result<Vec<String>, StoreError> {
+        let mut owned = Vec::new();
+        for key in job.stored_keys() {
+            if self.owner_of(&key)?.is_some_and(|owner| owner == job.job_id) {
+                owned.push(key);
+            }
+        }
+        Ok(owned)
+    }
+
+    fn owner_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let txn = self.db()?.begin_read().map_err(StoreError::db)?;
+        let table = txn.open_table(OUTPUT_KEYS).map_err(StoreError::db)?;
+        let owner = table.get(key).map_err(StoreError::db)?.map(|owner| owner.value().to_owned());
+        Ok(owner)
     }
 
     /// Applies `change` to the stored job and, when the job has a callback
@@ -265,8 +369,8 @@ mod tests {
         {
             let store = Db::open(&path).unwrap();
             let job = queued("a");
-            assert!(store.insert_job(&job, &request("in.mp4")).unwrap().is_none());
-            assert!(store.insert_job(&job, &request("other.mp4")).unwrap().is_some(), "a second insert returns the first");
+            assert_eq!(store.insert_job(&job, &request("in.mp4")).unwrap(), Inserted::Created);
+            assert!(matches!(store.insert_job(&job, &request("other.mp4")).unwrap(), Inserted::Exists(_)), "a second insert returns the first");
             // "a/…" keys must not be mixed with those of a job named "ab".
             store.insert_job(&queued("ab"), &request("in.mp4")).unwrap();
             store.apply("a", &JobChange::Start).unwrap();
@@ -298,5 +402,56 @@ mod tests {
         store.drop_segments("a").unwrap();
         assert!(store.segments("a").unwrap().is_empty());
         assert_eq!(store.jobs().unwrap().len(), 2);
+    }
+
+    fn with_key(id: &str, key: &str) -> JobRecord {
+        JobRecord::queued(id.into(), key.into(), None, "digest".into())
+    }
+
+    #[test]
+    fn a_storage_key_belongs_to_one_job_until_that_job_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Db::open(&dir.path().join("store.redb")).unwrap();
+        assert_eq!(store.insert_job(&with_key("a", "shared.mp4"), &request("in.mp4")).unwrap(), Inserted::Created);
+        let taken = store.insert_job(&with_key("b", "shared.mp4"), &request("in.mp4")).unwrap();
+        assert_eq!(taken, Inserted::KeyTaken { key: "shared.mp4".into(), owner: "a".into() });
+        assert!(store.job("b").unwrap().is_none() && store.request("b").unwrap().is_none(), "a refused job leaves nothing");
+        // Another job's default key, and a key that is another job's QC report.
+        assert_eq!(store.insert_job(&queued("e"), &request("in.mp4")).unwrap(), Inserted::Created);
+        let default = store.insert_job(&with_key("f", "e.mp4"), &request("in.mp4")).unwrap();
+        assert_eq!(default, Inserted::KeyTaken { key: "e.mp4".into(), owner: "e".into() });
+        assert!(matches!(store.insert_job(&with_key("c", "a.mp4"), &request("in.mp4")).unwrap(), Inserted::Created));
+        assert!(matches!(store.insert_job(&queued("a"), &request("in.mp4")).unwrap(), Inserted::Exists(_)), "the id is checked first");
+        let qc = store.insert_job(&with_key("d", "shared.mp4.qc.json"), &request("in.mp4")).unwrap();
+        assert_eq!(qc, Inserted::KeyTaken { key: "shared.mp4.qc.json".into(), owner: "a".into() });
+
+        let a = store.job("a").unwrap().unwrap();
+        store.apply("a", &JobChange::Start).unwrap();
+        store.put_segment("a", 0, &FinishedSegment { first_frame: 0, frame_count: 1, counts: Default::default(), stages: Default::default(), encoded: 1 }).unwrap();
+        store.forget_jobs(&[a]).unwrap();
+        assert!(store.job("a").unwrap().is_none() && store.request("a").unwrap().is_none());
+        assert!(store.segments("a").unwrap().is_empty() && store.pending_events("a").unwrap().is_empty());
+        assert_eq!(store.owner_of("shared.mp4").unwrap(), None, "a forgotten job's keys are free");
+        assert_eq!(store.owner_of("a.mp4").unwrap().as_deref(), Some("c"), "keys of other jobs stay theirs");
+        assert_eq!(store.insert_job(&with_key("b", "shared.mp4"), &request("in.mp4")).unwrap(), Inserted::Created);
+        assert_eq!(store.owned_keys(&with_key("b", "shared.mp4")).unwrap(), ["shared.mp4", "shared.mp4.qc.json"]);
+        assert!(store.owned_keys(&with_key("x", "shared.mp4")).unwrap().is_empty(), "keys another job owns");
+    }
+
+    #[test]
+    fn jobs_stored_before_keys_were_owned_claim_them_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        {
+            let store = Db::open(&path).unwrap();
+            store.insert_job(&with_key("old", "old.mp4"), &request("in.mp4")).unwrap();
+            // As an older store has it: the job without its owners.
+            let txn = store.db().unwrap().begin_write().unwrap();
+            txn.delete_table(OUTPUT_KEYS).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Db::open(&path).unwrap();
+        assert_eq!(store.owner_of("old.mp4").unwrap().as_deref(), Some("old"));
+        assert!(matches!(store.insert_job(&with_key("new", "old.mp4"), &request("in.mp4")).unwrap(), Inserted::KeyTaken { .. }));
     }
 }

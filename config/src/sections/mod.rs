@@ -3,6 +3,7 @@
 mod browser;
 mod callbacks;
 mod encoder;
+mod jobs;
 mod limits;
 mod log;
 mod memory;
@@ -17,6 +18,8 @@ mod url_policy;
 pub use browser::BrowserConfig;
 pub use callbacks::CallbacksConfig;
 pub use encoder::{EncoderChoice, EncoderConfig};
+pub(crate) use jobs::parse_duration;
+pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
 pub use log::{LogConfig, LogFormat};
 pub use memory::MemoryConfig;

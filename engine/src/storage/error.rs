@@ -55,13 +55,24 @@ pub enum StorageError {
         attempts: u32,
         detail: String,
     },
+    /// An `s3://` input is larger than the limit it was fetched with
+    /// (`size`: what it announced, when it did).
+    #[error("s3://{bucket}/{key} is larger than {limit} bytes{}", size.map(|size| format!(": it is {size} bytes")).unwrap_or_default())]
+    InputTooLarge {
+        bucket: String,
+        key: String,
+        limit: u64,
+        size: Option<u64>,
+    },
     /// The operation was cancelled; any multipart upload was aborted.
     #[error("storing {key} was cancelled")]
     Cancelled { key: String },
 }
 
 impl StorageError {
-    /// The API error code: `S3_UPLOAD_ERROR`, `STORAGE_ACCESS_ERROR` or `JOB_CANCELLED`.
+    /// The API error code: `S3_UPLOAD_ERROR`, `STORAGE_ACCESS_ERROR` or
+    /// `JOB_CANCELLED` (the service reports an input too large as the
+    /// request's fault, naming its limit).
     pub fn code(&self) -> &'static str {
         match self {
             StorageError::Upload { .. } => "S3_UPLOAD_ERROR",
@@ -70,7 +81,8 @@ impl StorageError {
             | StorageError::Io { .. }
             | StorageError::Presign { .. }
             | StorageError::Delete { .. }
-            | StorageError::Fetch { .. } => "STORAGE_ACCESS_ERROR",
+            | StorageError::Fetch { .. }
+            | StorageError::InputTooLarge { .. } => "STORAGE_ACCESS_ERROR",
             StorageError::Cancelled { .. } => "JOB_CANCELLED",
         }
     }

@@ -121,6 +121,8 @@ enum FetchFailure {
     Body(#[source] aws_sdk_s3::primitives::ByteStreamError),
     #[error("writing the local copy failed")]
     Write(#[source] std::io::Error),
+    #[error("the object is larger than {limit} bytes")]
+    TooLarge { limit: u64, size: Option<u64> },
 }
 
 impl FetchFailure {
@@ -128,30 +130,57 @@ impl FetchFailure {
         match self {
             FetchFailure::Request(error) => is_transient(error),
             FetchFailure::Body(_) => true,
-            FetchFailure::Write(_) => false,
+            FetchFailure::Write(_) | FetchFailure::TooLarge { .. } => false,
+        }
+    }
+}
+
+/// The size of `s3://bucket/key` as `HeadObject` announces it, in one
+/// attempt; `None` when the object cannot be asked for its size (no such
+/// permission, no answer, no length), so the caller learns why from the
+/// download itself.
+pub(super) async fn object_size(client: &Client, bucket: &str, key: &str) -> Option<u64> {
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => head.content_length().and_then(|length| u64::try_from(length).ok()),
+        Err(error) => {
+            tracing::debug!(bucket, key, error = %describe(&error), "HeadObject of an input failed; its size is checked while it downloads");
+            None
         }
     }
 }
 
 /// Downloads `s3://bucket/key` into `dest`, streaming, retried as a whole on
-/// transient failures; returns its size. A partial `dest` is removed.
+/// transient failures; returns its size. An object larger than `max_bytes`
+/// is refused before its body is read when `HeadObject` announces its size,
+/// else as soon as the download passes the limit. A partial `dest` is removed.
 pub(super) async fn fetch_object(
     client: &Client,
     policy: &RetryPolicy,
     bucket: &str,
     key: &str,
     dest: &Path,
+    max_bytes: u64,
 ) -> Result<u64, StorageError> {
+    let too_large = |size: Option<u64>| StorageError::InputTooLarge {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        limit: max_bytes,
+        size,
+    };
+    if let Some(size) = object_size(client, bucket, key).await.filter(|size| *size > max_bytes) {
+        return Err(too_large(Some(size)));
+    }
     let fetched = retry(
         policy,
         None,
         "GetObject",
         FetchFailure::is_transient,
-        || fetch_once(client, bucket, key, dest),
+        || fetch_once(client, bucket, key, dest, max_bytes),
     )
     .await;
     fetched.map_err(|error| {
         let (attempts, detail) = match error {
+            RetryError::Failed { error: FetchFailure::TooLarge { size, .. }, .. } => return too_large(size),
             RetryError::Failed { error, attempts } => (attempts, describe(&error)),
             RetryError::Cancelled => (0, "cancelled".to_owned()),
         };
@@ -169,6 +198,7 @@ async fn fetch_once(
     bucket: &str,
     key: &str,
     dest: &Path,
+    max_bytes: u64,
 ) -> Result<u64, FetchFailure> {
     let response = client
         .get_object()
@@ -177,7 +207,11 @@ async fn fetch_once(
         .send()
         .await
         .map_err(|error| FetchFailure::Request(Box::new(error)))?;
-    let written = write_body(response.body, dest).await;
+    let announced = response.content_length().and_then(|length| u64::try_from(length).ok());
+    if let Some(size) = announced.filter(|size| *size > max_bytes) {
+        return Err(FetchFailure::TooLarge { limit: max_bytes, size: Some(size) });
+    }
+    let written = write_body(response.body, dest, max_bytes).await;
     if written.is_err() {
         // Best effort: the next attempt truncates it anyway.
         let _ = tokio::fs::remove_file(dest).await;
@@ -188,14 +222,18 @@ async fn fetch_once(
 async fn write_body(
     mut body: aws_sdk_s3::primitives::ByteStream,
     dest: &Path,
+    max_bytes: u64,
 ) -> Result<u64, FetchFailure> {
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(FetchFailure::Write)?;
     let mut size = 0u64;
     while let Some(chunk) = body.try_next().await.map_err(FetchFailure::Body)? {
-        file.write_all(&chunk).await.map_err(FetchFailure::Write)?;
         size += chunk.len() as u64;
+        if size > max_bytes {
+            return Err(FetchFailure::TooLarge { limit: max_bytes, size: None });
+        }
+        file.write_all(&chunk).await.map_err(FetchFailure::Write)?;
     }
     file.flush().await.map_err(FetchFailure::Write)?;
     file.sync_all().await.map_err(FetchFailure::Write)?;

@@ -93,14 +93,18 @@ impl Storage {
     }
 
     /// Downloads the input `s3://bucket/key` into the file `dest` (created or
-    /// truncated), streaming; returns its size in bytes. Uses the `[s3]`
+    /// truncated), streaming; returns its size in bytes. An object larger
+    /// than `max_bytes` is [`StorageError::InputTooLarge`]: refused before a
+    /// byte of it is read when `HeadObject` tells its size, else once the
+    /// download passes the limit, and no file is left. Uses the `[s3]`
     /// endpoint and credentials whichever store results go to.
     pub async fn fetch_s3_input(
         &self,
         bucket: &str,
         key: &str,
         dest: &Path,
+        max_bytes: u64,
     ) -> Result<u64, StorageError> {
-        fetch_object(&self.s3, &self.retry, bucket, key, dest).await
+        fetch_object(&self.s3, &self.retry, bucket, key, dest, max_bytes).await
     }
 }

@@ -52,6 +52,29 @@ fn downloads_answer_byte_ranges_and_parallel_slow_clients_do_not_hold_the_file_i
     assert_eq!((middle.status, middle.body.as_slice()), (206, &file[1000..]), "If-Range with the current ETag");
     let stale = get(Some("bytes=0-99"), Some("\"stale\""));
     assert_eq!((stale.status, stale.body.len()), (200, size), "If-Range with another ETag: the whole file");
+    // HEAD: the same status and headers as GET, and no body.
+    let head = |range: Option<&str>| {
+        let mut headers = vec![("Host", host.as_str())];
+        headers.extend(range.map(|r| ("Range", r)));
+        request_exact("HEAD", &url, &headers, None)
+    };
+    let whole_head = head(None);
+    assert_eq!(whole_head.status, 200, "HEAD of a download");
+    assert!(whole_head.body.is_empty(), "HEAD sent {} bytes of body", whole_head.body.len());
+    for name in ["content-length", "etag", "accept-ranges", "content-type"] {
+        assert_eq!(whole_head.header(name), whole.header(name), "{name} of HEAD and GET");
+    }
+    let part_head = head(Some("bytes=0-99"));
+    assert_eq!((part_head.status, part_head.header("content-range"), part_head.header("content-length")), (206, Some(format!("bytes 0-99/{size}").as_str()), Some("100")));
+    assert!(part_head.body.is_empty());
+    let qc_head = request_exact("HEAD", &server.url("/api/render/ranged/qc"), &[("Host", host.as_str())], None);
+    assert_eq!((qc_head.status, qc_head.header("content-type")), (200, Some("application/json")));
+    let qc_size = std::fs::metadata(dir.path().join("output/ranged.mp4.qc.json")).unwrap().len();
+    assert_eq!(qc_head.header("content-length"), Some(qc_size.to_string().as_str()));
+    assert!(qc_head.body.is_empty());
+    let unknown_head = request_exact("HEAD", &server.url("/api/render/never-submitted/download"), &[("Host", host.as_str())], None);
+    assert_eq!((unknown_head.status, unknown_head.body.len()), (404, 0));
+
     let beyond = get(Some(&format!("bytes={size}-")), None);
     assert_eq!(beyond.status, 416);
     assert_eq!(beyond.header("content-range"), Some(format!("bytes */{size}").as_str()));

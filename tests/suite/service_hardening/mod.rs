@@ -4,10 +4,15 @@
 //! damaged sources, and streamed ranged downloads.
 
 mod downloads;
+mod leftovers;
 mod media;
 mod origins;
+mod output_keys;
 mod protocol;
 mod requests;
+mod retention;
+mod s3_sources;
+mod soak;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

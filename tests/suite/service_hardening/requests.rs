@@ -143,9 +143,65 @@ fn every_error_is_the_json_error_body_with_the_right_status() {
         assert_eq!((error["job_id"].as_str(), error["details"]["status"].as_str()), (Some("still-downloading"), Some("processing")), "{error}");
         assert!(!error["suggestions"].as_array().unwrap().is_empty(), "{error}");
     }
+    let head = request_exact("HEAD", &server.url("/api/render/still-downloading/download"), &[("Host", &server.base[7..])], None);
+    assert_eq!((head.status, head.body.len(), head.header("content-type")), (409, 0, Some("application/json")), "HEAD of an unfinished job's download");
     let never = get(&server.url("/api/render/never-submitted/download"));
     assert_eq!(never.status, 404);
     assert_error_body(&never.json(), "JOB_NOT_FOUND");
     let cancel = request("POST", &server.url("/api/render/still-downloading/cancel"), &[], Some(b""));
     assert_eq!(cancel.json()["success"], true);
+}
+
+/// Sends `raw` as it is over a new connection and reads the answer's status
+/// and JSON body (up to its closing brace); panics when none comes.
+fn send_raw(host: &str, raw: &[u8]) -> (u16, Value) {
+    use std::io::{Read, Write};
+
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(raw).unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.ends_with(b"}") {
+        let n = stream.read(&mut buffer).unwrap_or_else(|e| panic!("no answer ({e}) to {}", String::from_utf8_lossy(&raw[..raw.len().min(200)])));
+        assert!(n > 0, "closed without an answer: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    // An interim `100 Continue` (actix answers `Expect` so) comes before the answer.
+    let text = text.strip_prefix("HTTP/1.1 100 Continue\r\n\r\n").unwrap_or(&text).to_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.find("\r\n\r\n").map(|at| &text[at + 4..]).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+}
+
+#[test]
+fn body_errors_are_json_error_bodies_and_a_declared_oversized_body_is_refused_before_it_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["server.max_body_bytes=100000"]);
+    let host = server.base[7..].to_owned();
+    let head = format!("POST /render HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n");
+
+    // Declared 50 MB, and not a byte of it sent: the refusal comes at once.
+    let (status, error) = send_raw(&host, format!("{head}Content-Length: 50000000\r\n\r\n").as_bytes());
+    assert_eq!(status, 413, "{error}");
+    assert_error_body(&error, "VALIDATION_ERROR");
+    assert_eq!((error["details"]["limit_key"].as_str(), error["details"]["actual"].as_u64()), (Some("server.max_body_bytes"), Some(50_000_000)), "{error}");
+    // The same with `Expect: 100-continue`: the 413 comes without the body being sent.
+    let (status, _) = send_raw(&host, format!("{head}Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\n").as_bytes());
+    assert_eq!(status, 413);
+
+    // A chunked body that breaks off, and a body that is not UTF-8: the JSON error body, naming the body.
+    let (status, cut) = send_raw(&host, format!("{head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n").as_bytes());
+    assert_eq!(status, 400, "{cut}");
+    assert_error_body(&cut, "VALIDATION_ERROR");
+    assert_eq!(cut["details"]["field"], "body", "{cut}");
+    assert!(!cut["suggestions"].as_array().unwrap().is_empty(), "{cut}");
+    let binary = request_exact("POST", &server.url("/render"), &[("Host", &host), ("Content-Type", "application/json")], Some(&[0xff, 0xfe, 0x7b, 0x7d]));
+    assert_eq!(binary.status, 400);
+    assert_error_body(&binary.json(), "VALIDATION_ERROR");
+    // HEAD on a route that only takes POST is refused like any other method.
+    let head = request_exact("HEAD", &server.url("/render"), &[("Host", &host)], None);
+    assert_eq!((head.status, head.header("allow")), (405, Some("POST")));
+    assert_eq!(jobs_known(&server), 0);
 }

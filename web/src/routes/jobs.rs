@@ -15,14 +15,28 @@ pub async fn submit(engine: web::Data<Engine>, request: HttpRequest, payload: we
         return error_response(&engine, &error);
     }
     let limit = engine.config().server.max_body_bytes;
-    let job = match body::read_limited(payload, limit).await.and_then(|bytes| body::render_request(&bytes)) {
-        Ok(job) => job,
+    if let Err(error) = body::require_declared_within(request.headers(), limit) {
+        return error_response(&engine, &error);
+    }
+    let bytes = match body::read_limited(payload, limit).await {
+        Ok(bytes) => bytes,
         Err(error) => return error_response(&engine, &error),
     };
-    // What a request may carry is bounded before the engine looks at it.
-    if let Err(error) = check_limits(&engine.config().limits, &job) {
-        return error_response(&engine, &error.into());
-    }
+    // Parsing megabytes is work for a blocking thread, not the server's
+    // event loop; what a request may carry is bounded before the engine
+    // looks at it.
+    let limits = engine.config().limits.clone();
+    let parsed = web::block(move || {
+        let job = body::render_request(&bytes)?;
+        check_limits(&limits, &job).map_err(ApiError::from)?;
+        Ok::<_, ApiError>(job)
+    })
+    .await;
+    let job = match parsed {
+        Ok(Ok(job)) => job,
+        Ok(Err(error)) => return error_response(&engine, &error),
+        Err(error) => return error_response(&engine, &ApiError::internal(format!("cannot read the request: {error}"))),
+    };
     match engine.submit(job).await {
         Ok(submitted) if submitted.created => HttpResponse::Accepted()
             .insert_header(("Location", location(&request, &submitted.job.job_id)))
@@ -110,7 +124,7 @@ async fn finished_file(
         Err(error) => return error_response(engine, &error),
     };
     match engine.local_output(&job) {
-        Some(output) => ranged_file(request.headers(), &pick(&output), content_type).await,
+        Some(output) => ranged_file(request.headers(), &pick(&output), content_type, request.method() == actix_web::http::Method::HEAD).await,
         None => error_response(engine, &not_downloadable(&job)),
     }
 }

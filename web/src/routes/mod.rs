@@ -4,11 +4,12 @@
 //! the Host/Origin check and, on a protected route, the token check before
 //! its handler runs; a method the path does not serve is a `405` with
 //! `Allow`, a path that does not exist a `404`. Every error is the API's
-//! JSON error body.
+//! JSON error body, also those actix makes itself (`json_errors`).
 
 mod dashboard;
 mod events;
 mod jobs;
+mod json_errors;
 mod ranged_file;
 mod service;
 
@@ -88,7 +89,10 @@ async fn admit(request: ServiceRequest, next: Next<BoxBody>, protected: Vec<Meth
         })
     };
     match refusal {
-        Ok(()) => next.call(request).await,
+        Ok(()) => {
+            let http_request = request.request().clone();
+            Ok(json_errors::json_errors(http_request, next.call(request).await).await)
+        }
         Err(error) => Ok(request.into_response(error_body(&error))),
     }
 }
@@ -118,10 +122,7 @@ struct OpenApi(serde_json::Value);
 pub fn register(config: &mut web::ServiceConfig, engine: Engine) {
     config.app_data(web::Data::new(AllowedHosts::from_config(&engine.config().server)));
     config.app_data(web::Data::new(engine));
-    config.app_data(web::PathConfig::default().error_handler(|error, _| {
-        let refusal = ApiError::new(404, "ROUTE_NOT_FOUND", format!("the path is not valid: {error}"));
-        actix_web::error::InternalError::from_response(error, error_body(&refusal)).into()
-    }));
+    json_errors::register(config);
     config.default_service(web::to(not_found));
     let mut api = Api { config, docs: Vec::new(), routes: Vec::new() };
     api.route(Method::POST, "/render", "Submit a render job (camelCase body; 202 with Location)", true, jobs::submit);
@@ -129,7 +130,9 @@ pub fn register(config: &mut web::ServiceConfig, engine: Engine) {
     api.route(Method::POST, "/api/render/{job_id}/cancel", "Cancel a queued or running job", true, jobs::cancel);
     api.route(Method::GET, "/api/render/{job_id}/events", "Server-sent events of a job (callback payloads)", true, events::job_events);
     api.route(Method::GET, "/api/render/{job_id}/download", "The finished MP4 (local storage)", true, jobs::download);
+    api.route(Method::HEAD, "/api/render/{job_id}/download", "The finished MP4's headers (size, ETag), without the file", true, jobs::download);
     api.route(Method::GET, "/api/render/{job_id}/qc", "The QC report of a finished job", true, jobs::qc_report);
+    api.route(Method::HEAD, "/api/render/{job_id}/qc", "The QC report's headers, without the report", true, jobs::qc_report);
     api.route(Method::GET, "/api/jobs", "Every job, oldest first (the dashboard's list)", true, jobs::list);
     api.route(Method::GET, "/api/events", "Server-sent events of every job (the dashboard's feed)", true, events::all_events);
     api.route(Method::GET, "/health", "Health: queue, browsers, encoders (NVENC availability and reason)", true, service::health);

@@ -34,7 +34,9 @@ enum Asked {
 
 /// `path` as the answer to a request with `headers`: 200 with the whole
 /// file, 206 with the range asked, or 416 when no byte of it is in range.
-pub async fn ranged_file(headers: &HeaderMap, path: &Path, content_type: &str) -> HttpResponse {
+/// For a `HEAD` request (`head`) the same status and headers
+/// (`Content-Length` included), and no byte of the file is read.
+pub async fn ranged_file(headers: &HeaderMap, path: &Path, content_type: &str, head: bool) -> HttpResponse {
     let opened = async {
         let file = tokio::fs::File::open(path).await?;
         let metadata = file.metadata().await?;
@@ -71,12 +73,17 @@ pub async fn ranged_file(headers: &HeaderMap, path: &Path, content_type: &str) -
             (response, range)
         }
     };
+    let length = if size == 0 { 0 } else { range.last - range.first + 1 };
+    let response = response.content_type(content_type).insert_header((header::ACCEPT_RANGES, "bytes")).insert_header((header::ETAG, etag)).take();
+    if head {
+        // The length is announced; the server sends no body to a HEAD request.
+        return with_body(response, length, futures::stream::empty());
+    }
     if range.first > 0 {
         if let Err(error) = file.seek(std::io::SeekFrom::Start(range.first)).await {
             return error_body(&ApiError::new(500, "STORAGE_ACCESS_ERROR", format!("cannot read the stored file: {error}")));
         }
     }
-    let length = if size == 0 { 0 } else { range.last - range.first + 1 };
     let chunks = futures::stream::unfold((file.take(length), vec![0u8; CHUNK_BYTES]), |(mut file, mut buffer)| async move {
         match file.read(&mut buffer).await {
             Ok(0) => None,
@@ -84,11 +91,15 @@ pub async fn ranged_file(headers: &HeaderMap, path: &Path, content_type: &str) -
             Err(error) => Some((Err(error), (file, buffer))),
         }
     });
-    response
-        .content_type(content_type)
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::ETAG, etag))
-        .body(SizedStream::new(length, chunks))
+    with_body(response, length, chunks)
+}
+
+/// The response with a body of `length` bytes from `chunks`.
+fn with_body<S>(mut response: actix_web::HttpResponseBuilder, length: u64, chunks: S) -> HttpResponse
+where
+    S: futures::Stream<Item = Result<Bytes, std::io::Error>> + 'static,
+{
+    response.body(SizedStream::new(length, chunks))
 }
 
 /// Reads `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX` for a file of
