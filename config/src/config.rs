@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sections::{
-    BrowserConfig, CallbacksConfig, EncoderConfig, LogConfig, MemoryConfig, PathsConfig,
+    AlertsConfig, BrowserConfig, CallbacksConfig, EncoderConfig, LogConfig, MemoryConfig, PathsConfig,
     QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig,
 };
 
@@ -39,4 +39,6 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[log]`: log output.
     pub log: LogConfig,
+    /// `[alerts]`: alerts posted to a webhook.
+    pub alerts: AlertsConfig,
 }

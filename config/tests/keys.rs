@@ -34,13 +34,16 @@ fn keys_cover_every_section() {
         "limits.max_scenario_bytes",
         "url_policy.max_video_bytes",
         "server.allowed_hosts",
+        "paths.page_dir",
+        "alerts.webhook_url",
+        "alerts.max_drop_rate",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 60, "{keys:?}");
+    assert_eq!(keys.len(), 65, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

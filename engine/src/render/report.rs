@@ -133,6 +133,8 @@ pub struct RenderReport {
     /// Browsers this render launched, and warm ones it reused from the pool.
     pub browsers_launched: u32,
     pub browsers_reused: u32,
+    /// The browser page's folder the render used.
+    pub page_dir: String,
     pub wall_seconds: f64,
 }
 
@@ -142,6 +144,8 @@ pub enum RenderError {
     Media(#[from] MediaError),
     #[error(transparent)]
     Browser(#[from] BrowserError),
+    #[error(transparent)]
+    Page(#[from] crate::browser::PageDirError),
     #[error("frame {frame}: {message}")]
     Capture { frame: u64, message: String },
     #[error("cannot prepare {path}: {error}")]
@@ -166,7 +170,7 @@ impl RenderError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Media(e) => e.code(),
-            Self::Browser(_) | Self::Capture { .. } => "BROWSER_ERROR",
+            Self::Browser(_) | Self::Capture { .. } | Self::Page(_) => "BROWSER_ERROR",
             Self::WorkDir { .. } => "STORAGE_ACCESS_ERROR",
             Self::Compositor { .. } => "FFMPEG_FAILED",
             Self::PluginNotFound(_) => "PLUGIN_NOT_FOUND",
@@ -194,7 +198,7 @@ impl RenderError {
                 MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. }
             ),
             Self::Capture { .. } | Self::Compositor { .. } | Self::Stopped => true,
-            Self::WorkDir { .. } | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,
+            Self::WorkDir { .. } | Self::Page(_) | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,
         }
     }
 

@@ -55,6 +55,9 @@ pub enum StorageError {
         attempts: u32,
         detail: String,
     },
+    /// The bucket did not answer a `HeadBucket` (missing, no access, unreachable).
+    #[error("the bucket {bucket} cannot be reached: {detail}")]
+    Unreachable { bucket: String, detail: String },
     /// The operation was cancelled; any multipart upload was aborted.
     #[error("storing {key} was cancelled")]
     Cancelled { key: String },
@@ -70,7 +73,8 @@ impl StorageError {
             | StorageError::Io { .. }
             | StorageError::Presign { .. }
             | StorageError::Delete { .. }
-            | StorageError::Fetch { .. } => "STORAGE_ACCESS_ERROR",
+            | StorageError::Fetch { .. }
+            | StorageError::Unreachable { .. } => "STORAGE_ACCESS_ERROR",
             StorageError::Cancelled { .. } => "JOB_CANCELLED",
         }
     }
