@@ -8,6 +8,7 @@ use prometheus::{
 };
 
 use super::buckets;
+use crate::alerts::AlertKind;
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,27 @@ impl JobOutcome {
         }
     }
 }
+
+/// The error codes a job can fail with (API.md, and `INTERNAL_ERROR` for a
+/// panic), exported at zero from the start.
+const JOB_FAILURE_CODES: [&str; 16] = [
+    "VALIDATION_ERROR",
+    "SCENARIO_PARSE_ERROR",
+    "INVALID_VIDEO_URL",
+    "INVALID_VIDEO_FORMAT",
+    "INVALID_RENDER_OPTIONS",
+    "JOB_CANCELLED",
+    "BROWSER_ERROR",
+    "FFMPEG_ERROR",
+    "ENCODER_UNAVAILABLE",
+    "PLUGIN_NOT_FOUND",
+    "S3_UPLOAD_ERROR",
+    "STORAGE_ACCESS_ERROR",
+    "RENDERING_TIMEOUT",
+    "QC_FAILED",
+    "UNEXPECTED_ERROR",
+    "INTERNAL_ERROR",
+];
 
 /// Every metric family `/metrics` exports, by name (without the
 /// `_bucket`/`_sum`/`_count` suffixes of histograms).
@@ -232,6 +254,20 @@ impl Metrics {
         for browser in ["launched", "reused"] {
             let _ = self.browser_leases.with_label_values(&[browser]);
         }
+        for stage in super::report::STAGES {
+            let _ = self.stage_seconds.with_label_values(&[stage]);
+        }
+        for code in JOB_FAILURE_CODES {
+            let _ = self.failures.with_label_values(&[code]);
+        }
+        for actor in ["notifier", "backpressure", "browser_pool"] {
+            let _ = self.restarts.with_label_values(&[actor]);
+        }
+        for kind in [AlertKind::JobFailed, AlertKind::DropRate, AlertKind::QueueDepth] {
+            for outcome in ["sent", "suppressed", "failed"] {
+                let _ = self.alerts.with_label_values(&[kind.as_str(), outcome]);
+            }
+        }
     }
 
     /// A job got its run slot after waiting `waited`.
@@ -294,7 +330,7 @@ impl Metrics {
     }
 
     /// An alert of `kind` was `outcome` (`sent`, `suppressed`, `failed`).
-    pub fn alert(&self, kind: &str, outcome: &str) {
+    pub fn alert(&self, kind: &str, outcome: &'static str) {
         self.alerts.with_label_values(&[kind, outcome]).inc();
     }
 
@@ -339,5 +375,44 @@ impl Metrics {
     /// Every family as Prometheus text (format 0.0.4).
     pub fn render(&self) -> String {
         TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_else(|error| format!("# cannot encode the metrics: {error}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn every_family_is_exported_from_the_start_with_prometheus_names() {
+        let text = Metrics::new().unwrap().render();
+        for name in METRIC_NAMES {
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name} is not exported:\n{text}");
+            let counter = text.contains(&format!("# TYPE {name} counter"));
+            assert_eq!(counter, name.ends_with("_total"), "{name}: counters and only counters end in _total");
+        }
+        assert!(text.contains("motionrender_job_duration_seconds_bucket{outcome=\"completed\",le=\"+Inf\"} 0"), "{text}");
+    }
+
+    #[test]
+    fn histograms_count_what_they_observe() {
+        let metrics = Metrics::new().unwrap();
+        metrics.job_started(Duration::from_millis(20));
+        metrics.job_ended(JobOutcome::Failed, Duration::from_secs(3));
+        metrics.captured(Duration::from_millis(7));
+        metrics.captured(Duration::from_millis(70));
+        let text = metrics.render();
+        for line in [
+            "motionrender_job_queue_wait_seconds_count 1",
+            "motionrender_job_duration_seconds_count{outcome=\"failed\"} 1",
+            "motionrender_job_duration_seconds_bucket{outcome=\"failed\",le=\"2.5\"} 0",
+            "motionrender_job_duration_seconds_bucket{outcome=\"failed\",le=\"5\"} 1",
+            "motionrender_jobs_total{outcome=\"failed\"} 1",
+            "motionrender_capture_seconds_bucket{le=\"0.01\"} 1",
+            "motionrender_capture_seconds_count 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
     }
 }

@@ -5,6 +5,9 @@ use motionrender_engine::render::RenderReport;
 
 use super::Metrics;
 
+/// The pipeline stages `motionrender_stage_seconds_total` counts.
+pub(super) const STAGES: [&str; 7] = ["probe", "browser_start", "seek", "capture", "compose_encode", "merge", "backpressure"];
+
 impl Metrics {
     /// Counts the frames, drops, queue traffic and stage seconds of a
     /// render that finished.
@@ -21,15 +24,8 @@ impl Metrics {
         self.queue_frames.with_label_values(&["push"]).inc_by(frames.queue_pushed);
         self.queue_frames.with_label_values(&["pop"]).inc_by(frames.queue_popped);
         let stages = &report.stages;
-        for (stage, seconds) in [
-            ("probe", stages.probe),
-            ("browser_start", stages.browser_start),
-            ("seek", stages.seek),
-            ("capture", stages.capture),
-            ("compose_encode", stages.compose_encode),
-            ("merge", stages.merge),
-            ("backpressure", stages.backpressure),
-        ] {
+        let seconds = [stages.probe, stages.browser_start, stages.seek, stages.capture, stages.compose_encode, stages.merge, stages.backpressure];
+        for (stage, seconds) in STAGES.into_iter().zip(seconds) {
             // A counter only goes up: a negative or NaN reading is skipped.
             if seconds.is_finite() && seconds > 0.0 {
                 self.stage_seconds.with_label_values(&[stage]).inc_by(seconds);

@@ -31,7 +31,7 @@ impl PageSource {
         match self {
             Self::Configured => "paths.page_dir",
             Self::Installed => "installed beside the executable",
-            Self::SourceTree => "the source tree (development build)",
+            Self::SourceTree => "the source tree, development build",
         }
     }
 }

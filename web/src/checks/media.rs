@@ -26,7 +26,10 @@ pub fn x264() -> Check {
     };
     match command::output(&ffmpeg, &["-hide_banner", "-encoders"]) {
         Ok(list) if list.lines().any(|line| line.split_whitespace().nth(1) == Some("libx264")) => {
-            let version = command::output(&ffmpeg, &["-hide_banner", "-version"]).ok().and_then(|text| text.lines().next().map(str::to_owned));
+            // "ffmpeg version 5.1.9-0+deb12u1 Copyright …": the first three words.
+            let version = command::output(&ffmpeg, &["-hide_banner", "-version"])
+                .ok()
+                .and_then(|text| text.lines().next().map(|line| line.split_whitespace().take(3).collect::<Vec<_>>().join(" ")));
             Check::ok("x264", format!("libx264 in {}", version.unwrap_or_else(|| ffmpeg.display().to_string())))
         }
         Ok(_) => Check::fail("x264", format!("{} has no libx264 encoder", ffmpeg.display()), INSTALL),
