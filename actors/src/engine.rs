@@ -22,7 +22,7 @@ use motionrender_engine::storage::Storage;
 use tokio::sync::{broadcast, watch};
 
 pub use error::ApiError;
-pub use events::JobEvent;
+pub use events::{CancelledEvent, CompletedEvent, FailedEvent, JobEvent, JobEventPayload, ProgressEvent};
 
 use crate::browser_pool::{PoolSettings, PoolStatus};
 use crate::callbacks::CallbackClient;

@@ -29,5 +29,5 @@ pub mod supervisor;
 pub mod url_policy;
 
 pub use metrics::Metrics;
-pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};
+pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, JobEventPayload, Submitted};
 pub use pipeline::{render_blocking, RenderActors};

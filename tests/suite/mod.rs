@@ -18,6 +18,7 @@ mod service_hardening;
 mod service_jobs;
 mod service_load;
 mod service_metrics;
+mod service_openapi;
 mod service_requests;
 mod service_s3;
 mod service_support;

@@ -200,7 +200,7 @@ fn health_readiness_and_openapi_describe_the_service() {
     assert_eq!(health["browsers"]["available"], true, "{health}");
     assert_eq!(get(&server.url("/readyz")).status, 200);
     let openapi = get(&server.url("/openapi.json")).json();
-    assert_eq!(openapi["openapi"], "3.0.3");
+    assert_eq!(openapi["openapi"], "3.1.0");
     for (path, method) in [("/render", "post"), ("/api/render/{job_id}/status", "get"), ("/api/render/{job_id}/cancel", "post"), ("/metrics", "get")] {
         assert!(openapi["paths"][path][method].is_object(), "{method} {path} missing from /openapi.json");
     }
@@ -232,6 +232,7 @@ fn serve_refuses_to_start_without_its_browser_and_readiness_fails_with_the_reaso
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join("package.json"), r#"{"version": "0.0.0"}"#).unwrap();
     }
+    std::fs::create_dir_all(&data).unwrap();
     let server = Server::start(&data, &[&format!("paths.page_dir={}", page.display())]);
     assert_eq!(get(&server.url("/readyz")).status, 200);
     std::fs::remove_dir_all(page.join("node_modules")).unwrap();

@@ -11,7 +11,7 @@ use crate::browser::BrowserError;
 use crate::media::MediaError;
 
 /// How the output's frames came to be.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FrameCounts {
     pub source: u64,
     /// Frames the output must have (the source's, or as many at another rate).
@@ -57,7 +57,7 @@ impl FrameCounts {
 }
 
 /// Seconds spent per stage, summed over segments (stages overlap in time).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageSeconds {
     pub probe: f64,
     pub browser_start: f64,
@@ -71,7 +71,7 @@ pub struct StageSeconds {
 }
 
 /// Peak resident memory seen while rendering.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PeakMemory {
     pub engine_bytes: u64,
     pub chromium_bytes: u64,
@@ -90,16 +90,18 @@ pub struct FinishedSegment {
 }
 
 /// One failed attempt of a segment that was retried.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Retry {
     pub segment: u32,
     pub attempt: u32,
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub reason: String,
 }
 
 /// What a finished render reports (the QC report).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = QcReport)]
 pub struct RenderReport {
     pub frames: FrameCounts,
     pub segments: u32,
@@ -112,6 +114,8 @@ pub struct RenderReport {
     /// not with beginFrame when a headless shell refused it.
     pub capture_mode: String,
     pub capture_fallback: Option<String>,
+    /// `block`, `drop_newest` or `drop_oldest`.
+    #[schema(value_type = String)]
     pub drop_policy: DropPolicy,
     pub queue_capacity_frames: u32,
     pub queue_capacity_bytes: u64,

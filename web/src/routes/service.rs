@@ -5,8 +5,8 @@ use motionrender_actors::job::JobStatus;
 use motionrender_actors::Engine;
 use motionrender_engine::browser::find_executable;
 use motionrender_engine::media::nvenc_status;
-use serde_json::json;
 
+use super::bodies::{EncoderHealth, Health, HealthBrowsers, HealthEncoders, HealthGpu, HealthQueue, JobCounts, Liveness, QueueStatus, Readiness};
 use crate::checks::{self, Purpose, Verdict};
 
 
@@ -15,29 +15,29 @@ pub async fn health(engine: web::Data<Engine>) -> HttpResponse {
     let nvenc = web::block(nvenc_status).await.ok();
     let browsers = engine.browsers().await;
     let browser = find_executable();
-    HttpResponse::Ok().json(json!({
-        "status": if engine.is_accepting() { "healthy" } else { "draining" },
-        "timestamp": motionrender_actors::job::timestamp(),
-        "queue": { "pending_jobs": waiting, "processing_jobs": running, "max_running_jobs": engine.config().server.max_running_jobs },
-        "browsers": {
-            "executable": browser.as_ref().ok().map(|path| path.display().to_string()),
-            "available": browser.is_ok(),
-            "reason": browser.err().map(|e| e.to_string()),
-            "pages_per_job": engine.config().browser.pool_size,
-            "warm": browsers.idle,
-            "alive": browsers.alive,
+    HttpResponse::Ok().json(Health {
+        status: if engine.is_accepting() { "healthy" } else { "draining" },
+        timestamp: motionrender_actors::job::timestamp(),
+        queue: HealthQueue { pending_jobs: waiting, processing_jobs: running, max_running_jobs: engine.config().server.max_running_jobs },
+        browsers: HealthBrowsers {
+            executable: browser.as_ref().ok().map(|path| path.display().to_string()),
+            available: browser.is_ok(),
+            reason: browser.err().map(|e| e.to_string()),
+            pages_per_job: engine.config().browser.pool_size,
+            warm: browsers.idle,
+            alive: browsers.alive,
         },
-        "encoders": {
-            "nvenc": { "available": nvenc.as_ref().is_some_and(|s| s.usable), "reason": nvenc.as_ref().map(|s| s.reason.clone()) },
-            "x264": { "available": true, "reason": "FFmpeg's libx264" },
+        encoders: HealthEncoders {
+            nvenc: EncoderHealth { available: nvenc.as_ref().is_some_and(|s| s.usable), reason: nvenc.as_ref().map(|s| s.reason.clone()) },
+            x264: EncoderHealth { available: true, reason: Some("FFmpeg's libx264".to_owned()) },
         },
-        "gpu": { "nvenc_device": std::path::Path::new("/dev/nvidia0").exists() },
-        "workers": running,
-    }))
+        gpu: HealthGpu { nvenc_device: std::path::Path::new("/dev/nvidia0").exists() },
+        workers: running,
+    })
 }
 
 pub async fn livez() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "alive" }))
+    HttpResponse::Ok().json(Liveness { status: "alive" })
 }
 
 /// Ready when taking jobs and able to render them: the required checks of
@@ -45,7 +45,7 @@ pub async fn livez() -> HttpResponse {
 /// writable folders).
 pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     if !engine.is_accepting() {
-        return HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }));
+        return HttpResponse::ServiceUnavailable().json(Readiness { status: "draining", reasons: None });
     }
     let config = engine.config().clone();
     let reasons = web::block(move || {
@@ -54,27 +54,27 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     .await
     .unwrap_or_else(|e| vec![e.to_string()]);
     if reasons.is_empty() {
-        HttpResponse::Ok().json(json!({ "status": "ready" }))
+        HttpResponse::Ok().json(Readiness { status: "ready", reasons: None })
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "reasons": reasons }))
+        HttpResponse::ServiceUnavailable().json(Readiness { status: "not_ready", reasons: Some(reasons) })
     }
 }
 
 pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
     let count = |status: JobStatus| engine.count(status);
-    HttpResponse::Ok().json(json!({
-        "pending_jobs": waiting,
-        "processing_jobs": running,
-        "estimated_wait_time": if waiting == 0 { 0 } else { engine.retry_after_seconds() },
-        "detailed_status": {
-            "queued": count(JobStatus::Queued),
-            "processing": count(JobStatus::Processing),
-            "completed": count(JobStatus::Completed),
-            "failed": count(JobStatus::Failed),
-            "cancelled": count(JobStatus::Cancelled),
+    HttpResponse::Ok().json(QueueStatus {
+        pending_jobs: waiting,
+        processing_jobs: running,
+        estimated_wait_time: if waiting == 0 { 0 } else { engine.retry_after_seconds() },
+        detailed_status: JobCounts {
+            queued: count(JobStatus::Queued),
+            processing: count(JobStatus::Processing),
+            completed: count(JobStatus::Completed),
+            failed: count(JobStatus::Failed),
+            cancelled: count(JobStatus::Cancelled),
         },
-    }))
+    })
 }
 
 /// The engine's metrics as Prometheus text; the levels (jobs waiting and
