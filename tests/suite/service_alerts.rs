@@ -1,7 +1,8 @@
 //! `[alerts]`: the engine posts one alert for a failed job and one for a
 //! render whose drop rate passed the threshold to a webhook (the test's own
 //! loopback receiver), as a Slack-compatible body signed like callbacks; a
-//! second failure within `alerts.min_interval_secs` posts nothing.
+//! second failure within `alerts.min_interval_secs` posts nothing; a queue
+//! longer than `alerts.max_queue_depth` posts one too.
 
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,7 @@ fn signed(request: &Received) -> bool {
 }
 
 #[test]
-fn a_failed_job_and_a_drop_rate_breach_post_one_signed_alert_each_and_a_second_failure_within_the_limit_none() {
+fn a_failed_job_a_drop_rate_breach_and_a_long_queue_post_one_signed_alert_each_and_a_second_failure_within_the_limit_none() {
     let dir = tempfile::tempdir().unwrap();
     let webhook = Receiver::start(free_port());
     let url = format!("alerts.webhook_url={}", webhook.url());
@@ -50,7 +51,7 @@ fn a_failed_job_and_a_drop_rate_breach_post_one_signed_alert_each_and_a_second_f
     // one-frame queue under drop_newest keeps the first and drops the rest.
     let server = Server::start_with_env(
         dir.path(),
-        &[&url, &secret, "alerts.min_interval_secs=3600", "alerts.max_drop_rate=0.05", "queue.capacity_frames=1", "segments.seconds=2", "server.max_running_jobs=1"],
+        &[&url, &secret, "alerts.min_interval_secs=3600", "alerts.max_drop_rate=0.05", "alerts.max_queue_depth=1", "queue.capacity_frames=1", "segments.seconds=2", "server.max_running_jobs=1"],
         &[("MR_TEST_FAULT", "encoder_waits_for_producer")],
     );
     let clip = server.input_clip("clip.mp4", 2.0, 160, 90);
@@ -76,9 +77,17 @@ fn a_failed_job_and_a_drop_rate_breach_post_one_signed_alert_each_and_a_second_f
     assert!(rate > 0.05, "the render dropped only {rate} of its overlays: {done}");
     wait_metrics(&server, "sent the drop-rate alert", |text| sample(text, "motionrender_alerts_total{kind=\"drop_rate\",outcome=\"sent\"}") == 1.0);
 
+    // Three jobs at once with one run slot: two wait, more than the depth of one.
+    for id in ["wait-1", "wait-2", "wait-3"] {
+        let body = json!({ "jobId": id, "videoUrl": clip, "scenario": super::service_support::scenario("busy_captions.json"), "options": { "dropPolicy": "drop_newest" } });
+        assert_eq!(server.submit(&body).status, 202);
+    }
+    wait_metrics(&server, "sent the queue-depth alert", |text| sample(text, "motionrender_alerts_total{kind=\"queue_depth\",outcome=\"sent\"}") == 1.0);
+
     let alerts = webhook.all();
-    assert_eq!(alerts.len(), 2, "{:?}", alerts.iter().map(Received::json).collect::<Vec<_>>());
-    let (failure, drops) = (alerts[0].json(), alerts[1].json());
+    assert_eq!(alerts.len(), 3, "{:?}", alerts.iter().map(Received::json).collect::<Vec<_>>());
+    let (failure, drops, queue) = (alerts[0].json(), alerts[1].json(), alerts[2].json());
+    assert_eq!((queue["kind"].as_str(), queue["pending_jobs"].as_u64()), (Some("queue_depth"), Some(2)), "{queue}");
     assert_eq!((failure["kind"].as_str(), failure["job_id"].as_str()), (Some("job_failed"), Some("broken-1")), "{failure}");
     assert_eq!(failure["error_code"], "INVALID_VIDEO_FORMAT", "{failure}");
     assert!(failure["text"].as_str().unwrap().contains("broken-1"), "Slack's text names the job: {failure}");
