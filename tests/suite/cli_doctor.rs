@@ -99,3 +99,28 @@ fn with_the_pages_packages_hidden_doctor_fails_naming_npm_ci_and_render_and_serv
     assert!(refusal.contains(&summary), "serve's refusal differs from doctor's advice:\n{refusal}");
     assert!(!data.exists(), "serve made its data folder");
 }
+
+#[test]
+fn doctor_asks_the_configured_bucket_and_fails_when_it_does_not_answer() {
+    let moto = super::service_support::Moto::start();
+    moto.create_bucket("outputs");
+    let dir = tempfile::tempdir().unwrap();
+    let work = format!("paths.work_dir={}", dir.path().join("work").display());
+    let doctor = |bucket: &str| {
+        let mut args: Vec<String> = vec!["--set".into(), work.clone()];
+        for set in moto.settings(&moto.endpoint(), bucket) {
+            args.extend(["--set".into(), set]);
+        }
+        args.push("doctor".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args)
+    };
+    let reached = doctor("outputs");
+    let report = text(&reached.stdout);
+    assert!(reached.status.success(), "{report}");
+    assert!(report.lines().any(|line| line.starts_with("ok") && line.contains("s3: bucket outputs answers")), "{report}");
+    let missing = doctor("no-such-bucket");
+    let report = text(&missing.stdout);
+    assert!(!missing.status.success(), "doctor passed with a bucket that does not exist:\n{report}");
+    assert!(report.lines().any(|line| line.starts_with("FAIL") && line.contains("s3:") && line.contains("no-such-bucket")), "{report}");
+}
