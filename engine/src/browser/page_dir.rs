@@ -93,12 +93,15 @@ pub fn installed_page_dir() -> Option<PathBuf> {
 }
 
 /// The source tree's page folder, in a development build only.
+#[cfg(feature = "source-tree-page")]
 fn source_tree_page_dir() -> Option<PathBuf> {
-    if cfg!(feature = "source-tree-page") {
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("page"))
-    } else {
-        None
-    }
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("page"))
+}
+
+/// Without `source-tree-page` the build tree's path is not even compiled in.
+#[cfg(not(feature = "source-tree-page"))]
+fn source_tree_page_dir() -> Option<PathBuf> {
+    None
 }
 
 fn holds_page(dir: &Path) -> bool {
