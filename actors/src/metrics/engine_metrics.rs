@@ -184,7 +184,7 @@ impl Metrics {
                 buckets::CALLBACK,
                 &["outcome"],
             )?,
-            jobs: f.counter_vec("motionrender_jobs_total", "Jobs that ended, by outcome.", &["outcome"])?,
+            jobs: f.counter_vec("motionrender_jobs_total", "Jobs that ran (got a run slot) and ended, by outcome.", &["outcome"])?,
             failures: f.counter_vec("motionrender_job_failures_total", "Failed jobs by error code.", &["error_code"])?,
             panics: f.counter("motionrender_job_panics_total", "Jobs whose work panicked (failed with INTERNAL_ERROR).")?,
             frames: f.counter_vec(
