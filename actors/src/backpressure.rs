@@ -20,7 +20,7 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate};
 type System = sysinfo::System;
 
 use crate::browser_pool::{BrowserPool, Shrink};
-use crate::counters::Counters;
+use crate::metrics::Metrics;
 
 const MAILBOX: usize = 256;
 /// How often memory and queue fill are read.
@@ -52,7 +52,7 @@ pub struct Backpressure {
     system_reserve_bytes: u64,
     queues: Vec<FrameQueue>,
     pool: Option<Addr<BrowserPool>>,
-    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     /// Read on a blocking thread, one reading at a time.
     system: Option<Arc<parking_lot::Mutex<System>>>,
     reading: bool,
@@ -73,7 +73,7 @@ impl std::fmt::Debug for Backpressure {
 }
 
 impl Backpressure {
-    pub fn new(gate: Arc<PressureGate>, readings: Arc<PressureReadings>, high_water_bytes: u64, pool: Option<Addr<BrowserPool>>, counters: Arc<Counters>) -> Self {
+    pub fn new(gate: Arc<PressureGate>, readings: Arc<PressureReadings>, high_water_bytes: u64, pool: Option<Addr<BrowserPool>>, metrics: Arc<Metrics>) -> Self {
         Self {
             gate,
             readings,
@@ -81,7 +81,7 @@ impl Backpressure {
             system_reserve_bytes: 256 * 1024 * 1024,
             queues: Vec::new(),
             pool,
-            counters,
+            metrics,
             system: match sysinfo::System::new() {
                 Ok(system) => Some(Arc::new(parking_lot::Mutex::new(system))),
                 Err(error) => {
@@ -128,7 +128,7 @@ impl Backpressure {
         let short = engine > self.high_water_bytes || system_short;
         if self.gate.set_closed(short) {
             if short {
-                Counters::add(&self.counters.backpressure_pauses, 1);
+                self.metrics.backpressure_paused();
                 tracing::warn!(engine_bytes = engine, available_bytes = available, queued_frames = queued, "memory short: producers paused");
             } else {
                 tracing::info!(engine_bytes = engine, "memory back under the high-water mark: producers resume");
@@ -181,7 +181,7 @@ impl Actor for Backpressure {
 
 impl actix::Supervised for Backpressure {
     fn restarting(&mut self, _: &mut Self::Context) {
-        self.counters.restarted("backpressure");
+        self.metrics.restarted("backpressure");
         self.reading = false;
         self.gate.set_closed(false);
     }

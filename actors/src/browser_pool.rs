@@ -17,7 +17,7 @@ use motionrender_engine::browser::{HeadlessBrowser, LaunchOptions};
 use motionrender_engine::render::RenderError;
 use tokio::sync::oneshot;
 
-use crate::counters::Counters;
+use crate::metrics::Metrics;
 
 const MAILBOX: usize = 64;
 /// How often idle browsers are checked against the idle timeout and the minimum.
@@ -80,7 +80,7 @@ pub struct BrowserPool {
     /// Browsers alive: leased, idle and starting.
     alive: u32,
     waiting: VecDeque<oneshot::Sender<()>>,
-    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for BrowserPool {
@@ -90,8 +90,8 @@ impl std::fmt::Debug for BrowserPool {
 }
 
 impl BrowserPool {
-    pub fn new(settings: PoolSettings, counters: Arc<Counters>) -> Self {
-        Self { settings, idle: Vec::new(), alive: 0, waiting: VecDeque::new(), counters }
+    pub fn new(settings: PoolSettings, metrics: Arc<Metrics>) -> Self {
+        Self { settings, idle: Vec::new(), alive: 0, waiting: VecDeque::new(), metrics }
     }
 
     /// Launches browsers until `min_idle` are idle or starting (within capacity).
@@ -103,7 +103,7 @@ impl BrowserPool {
             let launch = self.settings.launch.clone();
             ctx.spawn(async move { HeadlessBrowser::launch(&launch).await }.into_actor(self).map(|launched, pool, _| match launched {
                 Ok(browser) => {
-                    Counters::add(&pool.counters.browsers_launched, 1);
+                    pool.metrics.browser_launched();
                     pool.idle.push(Idle { browser, since: Instant::now() });
                     pool.wake_one();
                 }
@@ -172,7 +172,7 @@ impl Actor for BrowserPool {
 impl actix::Supervised for BrowserPool {
     fn restarting(&mut self, _: &mut Self::Context) {
         // Idle browsers are dropped (killed); leased ones come back as they are released.
-        self.counters.restarted("browser_pool");
+        self.metrics.restarted("browser_pool");
         self.alive -= self.idle.len() as u32;
         self.idle.clear();
     }
@@ -227,10 +227,14 @@ impl Handler<Acquire> for BrowserPool {
             .then(move |granted, pool_actor, _| {
                 match granted {
                     Ok(Some((browser, launched, replaced))) => {
-                        let counters = &pool_actor.counters;
-                        Counters::add(if launched { &counters.browsers_launched } else { &counters.browsers_reused }, 1);
+                        let metrics = &pool_actor.metrics;
+                        if launched {
+                            metrics.browser_launched();
+                        } else {
+                            metrics.browser_reused();
+                        }
                         if replaced {
-                            Counters::add(&counters.browsers_replaced, 1);
+                            metrics.browser_replaced();
                             tracing::warn!("an idle browser failed its health check and was replaced");
                         }
                         return fut::ready(Ok(Lease { browser: Some(browser), launched, pool })).boxed_local();
@@ -265,7 +269,7 @@ impl Handler<Release> for BrowserPool {
             Some(browser) => self.idle.push(Idle { browser, since: Instant::now() }),
             None => {
                 self.alive = self.alive.saturating_sub(1);
-                Counters::add(&self.counters.browsers_replaced, 1);
+                self.metrics.browser_replaced();
                 self.top_up(ctx);
             }
         }
@@ -283,7 +287,7 @@ impl Handler<Shrink> for BrowserPool {
 
     fn handle(&mut self, _: Shrink, ctx: &mut Self::Context) {
         if !self.idle.is_empty() {
-            Counters::add(&self.counters.pool_shrinks, 1);
+            self.metrics.pool_shrunk();
             self.close_idle(ctx, 0, None);
         }
     }

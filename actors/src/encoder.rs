@@ -61,6 +61,13 @@ impl Handler<EncodeSegment> for Encoder {
                 if fault_at("encoder_panic") {
                     panic!("injected fault: encoder_panic");
                 }
+                if fault_at("encoder_waits_for_producer") {
+                    // A consumer slower than any producer: every overlay is
+                    // offered before the first is taken, so a drop policy drops.
+                    while consumer.stats().pushed < plan.frame_count && !aborted.load(Ordering::Relaxed) && !job.is_aborted() {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
                 compose_segment(&job, &plan, &out, consumer, &aborted, &progress)
             })
             .unwrap_or_else(|message| {

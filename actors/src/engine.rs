@@ -23,11 +23,12 @@ use motionrender_engine::storage::Storage;
 use tokio::sync::{broadcast, watch};
 
 pub use error::ApiError;
-pub use events::JobEvent;
+pub use events::{CancelledEvent, CompletedEvent, FailedEvent, JobEvent, JobEventPayload, ProgressEvent};
 
 use crate::browser_pool::{PoolSettings, PoolStatus};
 use crate::callbacks::CallbackClient;
-use crate::counters::Counters;
+use crate::alerts::{Alerter, Alerts};
+use crate::metrics::Metrics;
 use crate::job::{JobRecord, JobStatus, RenderJobRequest};
 use crate::notifier::Notifier;
 use crate::pipeline::RenderActors;
@@ -75,7 +76,8 @@ pub(crate) struct Shared {
     pub policy: UrlPolicy,
     pub events: broadcast::Sender<JobEvent>,
     pub accepting: AtomicBool,
-    pub counters: Arc<Counters>,
+    pub metrics: Arc<Metrics>,
+    pub alerts: Alerts,
     pub notifier: Addr<Notifier>,
     pub render: RenderActors,
     pub queue: QueueGauge,
@@ -117,6 +119,8 @@ pub enum EngineError {
     Storage(#[from] motionrender_engine::storage::StorageError),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 impl Engine {
@@ -139,22 +143,25 @@ impl Engine {
         let cleared_dir = work_dir.clone();
         let _ = tokio::task::spawn_blocking(move || work_folders::clear_leftovers(&cleared_dir, &resumed)).await;
         let storage = Storage::from_config(&config).await?;
-        let counters = Arc::new(Counters::default());
-        let render = RenderActors::start(pool_settings(&config, config.server.max_running_jobs)?, high_water(&config), Arc::clone(&counters));
+        let metrics = Arc::new(Metrics::new()?);
+        let render = RenderActors::start(pool_settings(&config, config.server.max_running_jobs)?, high_water(&config), Arc::clone(&metrics));
         let stopping = watch::channel(false).0;
         let notifier = {
-            let (store, client, deadline, counters, stopping) =
-                (store.clone(), CallbackClient::new(&config.callbacks)?, config.callbacks.deadline_secs, Arc::clone(&counters), stopping.subscribe());
-            actix::Supervisor::start(move |_| Notifier::new(store, client, deadline, counters, stopping))
+            let (store, client, deadline, metrics, stopping) =
+                (store.clone(), CallbackClient::new(&config.callbacks)?, config.callbacks.deadline_secs, Arc::clone(&metrics), stopping.subscribe());
+            actix::Supervisor::start(move |_| Notifier::new(store, client, deadline, metrics, stopping))
         };
+        let policy = UrlPolicy::new(&config.url_policy, &config.paths);
+        let alerts = start_alerts(&config, &policy, &metrics, &stopping).await?;
         let shared = Arc::new(Shared {
             public_base_url: options.public_base_url.trim_end_matches('/').to_owned(),
-            policy: UrlPolicy::new(&config.url_policy, &config.paths),
+            policy,
             store,
             storage,
             events: broadcast::channel(EVENT_BUFFER).0,
             accepting: AtomicBool::new(true),
-            counters,
+            metrics,
+            alerts,
             notifier,
             render,
             queue: QueueGauge::default(),
@@ -241,8 +248,9 @@ impl Engine {
         &self.shared.config
     }
 
-    pub fn counters(&self) -> &Counters {
-        &self.shared.counters
+    /// The engine's metrics (what `/metrics` renders).
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
     }
 
     /// Seconds a client should wait before retrying a refused submit.
@@ -273,6 +281,25 @@ pub(crate) fn repeat_of(existing: JobRecord, digest: &str) -> Result<Submitted, 
             .suggest("use a new jobId, or resend the same body"));
     }
     Ok(Submitted { job: existing, created: false })
+}
+
+/// The alerts of `[alerts]`: an alerter actor when a webhook is set (its
+/// URL checked by the URL policy as a callback URL), else none.
+async fn start_alerts(config: &Config, policy: &UrlPolicy, metrics: &Arc<Metrics>, stopping: &watch::Sender<bool>) -> Result<Alerts, EngineError> {
+    let Some(url) = config.alerts.webhook_url() else {
+        return Ok(Alerts::new(&config.alerts, None));
+    };
+    policy.check_callback_url(url).await.map_err(|refused| EngineError::Config(format!("alerts.webhook_url is refused: {refused}")))?;
+    let alerter = Alerter::new(
+        url.to_owned(),
+        CallbackClient::new(&config.callbacks)?,
+        policy.clone(),
+        Duration::from_secs(config.alerts.min_interval_secs),
+        Duration::from_secs(config.callbacks.deadline_secs),
+        Arc::clone(metrics),
+        stopping.subscribe(),
+    );
+    Ok(Alerts::new(&config.alerts, Some(alerter.start())))
 }
 
 /// The browser pool's settings: `pages` jobs' worth of browsers at most.

@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 pub use record::{qc_key, timestamp, IllegalTransition, JobChange, JobRecord, JobStatus};
 pub use request::{RenderJobRequest, RenderOptions};
 
-use crate::counters::Counters;
+use crate::metrics::JobOutcome;
 use crate::engine::{events, input, options, ApiError, JobEvent, Shared};
 use crate::notifier::Deliver;
 use crate::panic_guard::{catching, fault_at};
@@ -57,6 +57,10 @@ pub struct Job {
     /// The job's writes, done one at a time in order.
     writes: VecDeque<Write>,
     writing: bool,
+    /// When the job's actor was made (queued, or resumed after a restart).
+    queued_at: Instant,
+    /// When its work started (it got a run slot).
+    started_at: Option<Instant>,
 }
 
 /// One write of the job's actor.
@@ -76,7 +80,14 @@ impl std::fmt::Debug for Job {
 
 impl Job {
     pub(crate) fn new(record: JobRecord, shared: Arc<Shared>, supervisor: Addr<Supervisor>) -> Self {
-        Self { record, shared, supervisor, cancel: Arc::new(AtomicBool::new(false)), checkpoint: false, phase: Phase::Waiting, writes: VecDeque::new(), writing: false }
+        Self { record, shared, supervisor, cancel: Arc::new(AtomicBool::new(false)),
+            checkpoint: false,
+            phase: Phase::Waiting,
+            writes: VecDeque::new(),
+            writing: false,
+            queued_at: Instant::now(),
+            started_at: None,
+        }
     }
 
     fn id(&self) -> String {
@@ -168,6 +179,9 @@ impl Job {
                     None => events::payload(&self.record),
                 };
                 let _ = self.shared.events.send(JobEvent { job_id: self.id(), payload });
+                if event.is_some() {
+                    self.shared.metrics.callbacks_enqueued(1);
+                }
                 if event.is_some() && self.shared.notifier.try_send(Deliver(self.id())).is_err() {
                     tracing::warn!(job_id = %self.record.job_id, "the notifier's mailbox is full; the event waits in the outbox");
                 }
@@ -193,25 +207,32 @@ impl Job {
             self.leave(ctx, false);
             return;
         }
-        let counters = &self.shared.counters;
+        let took = self.started_at.map(|started| started.elapsed()).unwrap_or_default();
+        let (metrics, alerts) = (Arc::clone(&self.shared.metrics), self.shared.alerts.clone());
         match outcome {
-            _ if self.record.status == JobStatus::Cancelled => {}
+            _ if self.record.status == JobStatus::Cancelled => metrics.job_ended(JobOutcome::Cancelled, took),
             Ok(Ok(stored)) => {
-                count(counters, &stored.report);
-                let metrics = metrics(&self.shared, &self.record, &stored.report, stored.size);
-                self.change(JobChange::Complete { download_url: stored.download_url, metrics }, ctx);
+                metrics.render_finished(&stored.report);
+                metrics.job_ended(JobOutcome::Completed, took);
+                let job_metrics = job_metrics(&self.shared, &self.record, &stored.report, stored.size);
+                alerts.render_finished(&id, job_metrics["drop_rate"].as_f64().unwrap_or(0.0));
+                self.change(JobChange::Complete { download_url: stored.download_url, metrics: job_metrics }, ctx);
                 tracing::info!(job_id = %id, wall_seconds = stored.report.wall_seconds, "job completed");
             }
             Ok(Err(error)) => {
-                counters.failed(&error.error_code);
+                metrics.job_failed(&error.error_code);
+                metrics.job_ended(JobOutcome::Failed, took);
+                alerts.job_failed(&id, &error.error_code, &error.error_message);
                 tracing::warn!(job_id = %id, code = %error.error_code, message = %error.error_message, "job failed");
                 self.change(JobChange::Fail { code: error.error_code, message: error.error_message, details: error.details }, ctx);
             }
             Err(panic) => {
-                Counters::add(&counters.job_panics, 1);
-                counters.failed("INTERNAL_ERROR");
+                metrics.job_panicked();
+                metrics.job_failed("INTERNAL_ERROR");
+                metrics.job_ended(JobOutcome::Failed, took);
                 tracing::error!(job_id = %id, panic = %panic, "the job's work panicked");
                 let message = format!("the job's work panicked: {panic}");
+                alerts.job_failed(&id, "INTERNAL_ERROR", &message);
                 self.change(JobChange::Fail { code: "INTERNAL_ERROR".into(), message, details: json!({}) }, ctx);
             }
         }
@@ -245,6 +266,8 @@ impl Handler<Run> for Job {
             return;
         }
         self.phase = Phase::Working;
+        self.started_at = Some(Instant::now());
+        self.shared.metrics.job_started(self.queued_at.elapsed());
         // A job resumed after a restart is processing already.
         if self.record.status == JobStatus::Queued {
             self.change(JobChange::Start, ctx);
@@ -382,6 +405,7 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
             });
         })),
         pressure: None,
+        on_capture: None,
     };
     let started = Instant::now();
     let mut last = Instant::now();
@@ -469,7 +493,7 @@ pub fn qc_path(output: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn metrics(shared: &Shared, job: &JobRecord, report: &RenderReport, size: u64) -> serde_json::Value {
+fn job_metrics(shared: &Shared, job: &JobRecord, report: &RenderReport, size: u64) -> serde_json::Value {
     let frames = &report.frames;
     let dropped = frames.dropped_total();
     json!({
@@ -491,18 +515,4 @@ fn metrics(shared: &Shared, job: &JobRecord, report: &RenderReport, size: u64) -
         "retries": report.retries.len(),
         "qc_report_url": format!("{}/api/render/{}/qc", shared.public_base_url, job.job_id),
     })
-}
-
-fn count(counters: &Counters, report: &RenderReport) {
-    Counters::add(&counters.frames_captured, report.frames.captured);
-    Counters::add(&counters.frames_reused, report.frames.reused);
-    Counters::add(&counters.frames_empty, report.frames.empty);
-    Counters::add(&counters.frames_dropped, report.frames.dropped_total());
-    Counters::add(&counters.queue_pushed, report.frames.queue_pushed);
-    Counters::add(&counters.queue_popped, report.frames.queue_popped);
-    let stages = &report.stages;
-    for (stage, seconds) in [("probe", stages.probe), ("browser_start", stages.browser_start), ("seek", stages.seek), ("capture", stages.capture), ("compose_encode", stages.compose_encode), ("merge", stages.merge)] {
-        counters.add_stage(stage, seconds);
-    }
-    Counters::add(&counters.render_seconds_millis, (report.wall_seconds * 1000.0) as u64);
 }

@@ -9,15 +9,16 @@
 // the cold path only, so its size is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+pub mod alerts;
 pub mod backpressure;
 pub mod browser_pool;
 pub mod callbacks;
-pub mod counters;
 pub mod encoder;
 pub mod engine;
 pub mod fetch;
 pub mod job;
 pub mod limits;
+pub mod metrics;
 pub mod notifier;
 mod panic_guard;
 pub mod pipeline;
@@ -29,6 +30,6 @@ pub mod supervisor;
 pub mod url_policy;
 pub mod work_folders;
 
-pub use counters::Counters;
-pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, Submitted};
+pub use metrics::Metrics;
+pub use engine::{ApiError, Engine, EngineError, EngineOptions, JobEvent, JobEventPayload, Submitted};
 pub use pipeline::{render_blocking, RenderActors};

@@ -13,7 +13,7 @@ use actix::prelude::*;
 use tokio::sync::watch;
 
 use crate::callbacks::{CallbackClient, DeliveryError};
-use crate::counters::Counters;
+use crate::metrics::Metrics;
 use crate::panic_guard::catching;
 use crate::store::{OutboxEvent, Store};
 
@@ -26,7 +26,7 @@ pub struct Notifier {
     store: Store,
     client: CallbackClient,
     deadline_secs: u64,
-    counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     stopping: watch::Receiver<bool>,
     /// Jobs with a delivery run going.
     delivering: HashSet<String>,
@@ -43,12 +43,12 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    pub fn new(store: Store, client: CallbackClient, deadline_secs: u64, counters: Arc<Counters>, stopping: watch::Receiver<bool>) -> Self {
+    pub fn new(store: Store, client: CallbackClient, deadline_secs: u64, metrics: Arc<Metrics>, stopping: watch::Receiver<bool>) -> Self {
         Self {
             store,
             client,
             deadline_secs,
-            counters,
+            metrics,
             stopping,
             delivering: HashSet::new(),
             again: HashSet::new(),
@@ -65,10 +65,10 @@ impl Notifier {
             self.again.insert(job_id);
             return;
         }
-        let (store, client, counters, stopping, deadline_secs) =
-            (self.store.clone(), self.client.clone(), Arc::clone(&self.counters), self.stopping.clone(), self.deadline_secs);
+        let (store, client, metrics, stopping, deadline_secs) =
+            (self.store.clone(), self.client.clone(), Arc::clone(&self.metrics), self.stopping.clone(), self.deadline_secs);
         let id = job_id.clone();
-        let run = catching(deliver_outbox(store, client, counters, stopping, deadline_secs, id));
+        let run = catching(deliver_outbox(store, client, metrics, stopping, deadline_secs, id));
         ctx.spawn(run.into_actor(self).map(move |outcome, notifier, ctx| {
             notifier.delivering.remove(&job_id);
             match outcome {
@@ -88,8 +88,9 @@ impl Notifier {
     /// Starts a run for every job with undelivered events.
     fn resume(&mut self, ctx: &mut Context<Self>) {
         let store = self.store.clone();
-        ctx.spawn(async move { store.pending_events("").await }.into_actor(self).map(|pending, _, ctx| match pending {
+        ctx.spawn(async move { store.pending_events("").await }.into_actor(self).map(|pending, notifier, ctx| match pending {
             Ok(events) => {
+                notifier.metrics.set_callbacks_pending(events.len() as u64);
                 let mut jobs: Vec<String> = events.into_iter().map(|event| event.job_id).collect();
                 jobs.dedup();
                 for job_id in jobs {
@@ -112,7 +113,7 @@ impl Actor for Notifier {
 
 impl actix::Supervised for Notifier {
     fn restarting(&mut self, _: &mut Self::Context) {
-        self.counters.restarted("notifier");
+        self.metrics.restarted("notifier");
         self.delivering.clear();
         self.again.clear();
         self.restarts.retain(|at| at.elapsed() < RESTART_WINDOW);
@@ -146,7 +147,7 @@ fn tell(notifier: Addr<Notifier>, job_id: String) {
 }
 
 /// Delivers a job's pending events in order until none is left (or the engine stops).
-async fn deliver_outbox(store: Store, client: CallbackClient, counters: Arc<Counters>, stopping: watch::Receiver<bool>, deadline_secs: u64, job_id: String) {
+async fn deliver_outbox(store: Store, client: CallbackClient, metrics: Arc<Metrics>, stopping: watch::Receiver<bool>, deadline_secs: u64, job_id: String) {
     loop {
         if *stopping.borrow() {
             return;
@@ -160,7 +161,7 @@ async fn deliver_outbox(store: Store, client: CallbackClient, counters: Arc<Coun
             }
         };
         for event in events {
-            if !deliver_one(&store, &client, &counters, &stopping, deadline_secs, event).await {
+            if !deliver_one(&store, &client, &metrics, &stopping, deadline_secs, event).await {
                 return;
             }
         }
@@ -168,20 +169,16 @@ async fn deliver_outbox(store: Store, client: CallbackClient, counters: Arc<Coun
 }
 
 /// Delivers one event; false when the engine is stopping.
-async fn deliver_one(store: &Store, client: &CallbackClient, counters: &Counters, stopping: &watch::Receiver<bool>, deadline_secs: u64, event: OutboxEvent) -> bool {
+async fn deliver_one(store: &Store, client: &CallbackClient, metrics: &Metrics, stopping: &watch::Receiver<bool>, deadline_secs: u64, event: OutboxEvent) -> bool {
     let deadline = deadline_of(&event.payload, deadline_secs);
     let mut body = event.payload.clone();
     body["event_id"] = serde_json::Value::String(event.event_id.clone());
     match client.deliver(&event.callback_url, &body, deadline, stopping).await {
-        Ok(report) => {
-            Counters::add(&counters.callbacks_delivered, 1);
-            Counters::add(&counters.callback_attempts, u64::from(report.attempts));
-        }
+        Ok(report) => metrics.callback_finished(true, age_of(&event.payload), report.attempts),
         Err(DeliveryError::Cancelled { .. }) => return false,
         Err(error) => {
             tracing::warn!(job_id = %event.job_id, event_id = %event.event_id, %error, "callback abandoned after its deadline");
-            Counters::add(&counters.callbacks_abandoned, 1);
-            Counters::add(&counters.callback_attempts, u64::from(error.attempts()));
+            metrics.callback_finished(false, age_of(&event.payload), error.attempts());
         }
     }
     if let Err(error) = store.delivered(event.clone()).await {
@@ -192,8 +189,14 @@ async fn deliver_one(store: &Store, client: &CallbackClient, counters: &Counters
 
 /// When an event's delivery is given up: `deadline_secs` after it was made.
 fn deadline_of(payload: &serde_json::Value, deadline_secs: u64) -> std::time::Instant {
-    let made = payload.get("timestamp").and_then(|t| t.as_str()).and_then(|t| humantime::parse_rfc3339(t).ok());
-    let age = made.and_then(|made| std::time::SystemTime::now().duration_since(made).ok()).unwrap_or_default();
+    let age = age_of(payload);
     let left = Duration::from_secs(deadline_secs).saturating_sub(age);
     std::time::Instant::now() + left
+}
+
+/// How long ago an event was made (its payload's `timestamp`); zero when
+/// the timestamp cannot be read.
+fn age_of(payload: &serde_json::Value) -> Duration {
+    let made = payload.get("timestamp").and_then(|t| t.as_str()).and_then(|t| humantime::parse_rfc3339(t).ok());
+    made.and_then(|made| std::time::SystemTime::now().duration_since(made).ok()).unwrap_or_default()
 }

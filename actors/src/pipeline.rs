@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use crate::backpressure::{Backpressure, OpenQueue, PressureReadings};
 use crate::browser_pool::{Acquire, BrowserPool, Lease};
-use crate::counters::Counters;
+use crate::metrics::Metrics;
 use crate::encoder::{EncodeSegment, Encoder};
 use crate::rasterizer::{Rasterize, Rasterizer};
 use crate::segment_merger::{Merge, SegmentMerger};
@@ -37,7 +37,7 @@ pub struct RenderActors {
     pub merger: Addr<SegmentMerger>,
     pub gate: Arc<PressureGate>,
     pub readings: Arc<PressureReadings>,
-    pub counters: Arc<Counters>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Browsers a render leased and reused.
@@ -49,16 +49,16 @@ pub struct BrowserUse {
 
 impl RenderActors {
     /// Starts the render side of the tree in the current actix System.
-    pub fn start(pool: crate::browser_pool::PoolSettings, high_water_bytes: u64, counters: Arc<Counters>) -> Self {
-        let pool_counters = Arc::clone(&counters);
-        let pool = actix::Supervisor::start(move |_| BrowserPool::new(pool, pool_counters));
+    pub fn start(pool: crate::browser_pool::PoolSettings, high_water_bytes: u64, metrics: Arc<Metrics>) -> Self {
+        let pool_metrics = Arc::clone(&metrics);
+        let pool = actix::Supervisor::start(move |_| BrowserPool::new(pool, pool_metrics));
         let gate = Arc::new(PressureGate::default());
         let readings = Arc::new(PressureReadings::default());
         let backpressure = {
-            let (gate, readings, pool, counters) = (Arc::clone(&gate), Arc::clone(&readings), pool.clone(), Arc::clone(&counters));
-            actix::Supervisor::start(move |_| Backpressure::new(gate, readings, high_water_bytes, Some(pool), counters))
+            let (gate, readings, pool, metrics) = (Arc::clone(&gate), Arc::clone(&readings), pool.clone(), Arc::clone(&metrics));
+            actix::Supervisor::start(move |_| Backpressure::new(gate, readings, high_water_bytes, Some(pool), metrics))
         };
-        Self { pool, backpressure, encoder: Encoder::default().start(), merger: SegmentMerger::default().start(), gate, readings, counters }
+        Self { pool, backpressure, encoder: Encoder::default().start(), merger: SegmentMerger::default().start(), gate, readings, metrics }
     }
 
     /// Renders `request` under `control`, calling `progress(done, total)` as
@@ -70,6 +70,8 @@ impl RenderActors {
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<RenderReport, RenderError> {
         control.pressure = Some(Arc::clone(&self.gate));
+        let metrics = Arc::clone(&self.metrics);
+        control.on_capture = Some(Arc::new(move |took| metrics.captured(took)));
         let prepared = PreparedRender::prepare(request, &control).await?;
         let job = Arc::clone(prepared.context());
         let pending = Arc::new(Mutex::new(prepared.todo().iter().copied().collect::<VecDeque<_>>()));
@@ -129,8 +131,9 @@ pub fn render_blocking(request: &RenderRequest, progress: &mut (dyn FnMut(u64, u
     launch.profile_parent.get_or_insert_with(|| request.work_dir.clone());
     let pool = crate::browser_pool::PoolSettings { capacity: request.settings.pages.max(1), min_idle: 0, idle_timeout: Duration::from_secs(60), launch };
     let high_water = request.settings.memory_high_water_bytes;
+    let metrics = Metrics::new().map_err(|e| RenderError::Settings(format!("cannot set up the metrics: {e}")))?;
     actix::System::new().block_on(async move {
-        let actors = RenderActors::start(pool, high_water, Arc::new(Counters::default()));
+        let actors = RenderActors::start(pool, high_water, Arc::new(metrics));
         let report = actors.render(request, RenderControl::default(), progress).await;
         let _ = actors.pool.send(crate::browser_pool::Close).await;
         report
@@ -158,9 +161,12 @@ async fn run_page(
                 if job.is_aborted() {
                     return Err(RenderError::Stopped);
                 }
-                let result = async {
+                let result: Result<FinishedSegment, RenderError> = async {
                     let page = ready_page(&actors, &job, &mut slot, &mut done, &browsers).await?;
-                    render_segment(&actors, &job, page, plan, out.clone()).await
+                    let started = std::time::Instant::now();
+                    let segment = render_segment(&actors, &job, page, plan, out.clone()).await?;
+                    actors.metrics.segment_rendered(started.elapsed(), segment.stages.compose_encode);
+                    Ok(segment)
                 }
                 .await;
                 match result {
@@ -171,6 +177,7 @@ async fn run_page(
                     }
                     Err(error) if error.is_transient() && attempt < job.settings.retries.max_attempts && !job.is_aborted() => {
                         tracing::warn!(segment = plan.index, attempt, %error, "segment failed; retrying");
+                        actors.metrics.segment_retried(error.code());
                         done.retries.push(Retry { segment: plan.index, attempt, code: error.code(), reason: error.to_string() });
                         if error.is_browser_fault() {
                             discard(&mut slot, false).await;

@@ -50,6 +50,7 @@ impl Supervisor {
         let queue = &self.shared.queue;
         queue.waiting.store(self.waiting.len(), Ordering::Relaxed);
         queue.running.store(self.running.len(), Ordering::Relaxed);
+        self.shared.alerts.queue_length(self.waiting.len());
     }
 
     /// Gives free slots to the longest-waiting jobs.

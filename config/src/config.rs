@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::sections::{
-    BrowserConfig, CallbacksConfig, EncoderConfig, JobsConfig, LogConfig, MemoryConfig, PathsConfig,
+    AlertsConfig, BrowserConfig, CallbacksConfig, EncoderConfig, JobsConfig, LogConfig, MemoryConfig, PathsConfig,
     QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig,
 };
 
@@ -41,4 +41,6 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[log]`: log output.
     pub log: LogConfig,
+    /// `[alerts]`: alerts posted to a webhook.
+    pub alerts: AlertsConfig,
 }

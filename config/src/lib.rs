@@ -24,7 +24,7 @@ pub use error::ConfigError;
 pub use layer::Layer;
 pub use secret::Secret;
 pub use sections::{
-    BrowserConfig, CallbacksConfig, DropPolicy, EncoderChoice, EncoderConfig, JobsConfig, LimitsConfig, LogConfig, LogFormat,
+    AlertsConfig, BrowserConfig, CallbacksConfig, DropPolicy, EncoderChoice, EncoderConfig, JobsConfig, LimitsConfig, LogConfig, LogFormat,
     MemoryConfig, PathsConfig, QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig,
     UrlPolicyConfig,
 };

@@ -127,6 +127,15 @@ const RULES: &[Rule] = &[
         |c| c.callbacks.max_backoff_ms >= c.callbacks.initial_backoff_ms,
     )
     .depending_on("callbacks.initial_backoff_ms"),
+    Rule::new("alerts.webhook_url", "empty, or an http:// or https:// URL", |c| {
+        c.alerts.webhook_url.is_empty() || c.alerts.webhook_url.starts_with("http://") || c.alerts.webhook_url.starts_with("https://")
+    }),
+    Rule::new("alerts.max_drop_rate", "a number from 0.0 to 1.0", |c| {
+        (0.0..=1.0).contains(&c.alerts.max_drop_rate)
+    }),
+    Rule::new("alerts.max_queue_depth", "an integer >= 1", |c| {
+        c.alerts.max_queue_depth >= 1
+    }),
     Rule::new("callbacks.timeout_ms", "an integer >= 1", |c| {
         c.callbacks.timeout_ms >= 1
     }),

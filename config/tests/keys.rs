@@ -36,13 +36,16 @@ fn keys_cover_every_section() {
         "server.allowed_hosts",
         "jobs.retention",
         "jobs.retention_sweep",
+        "paths.page_dir",
+        "alerts.webhook_url",
+        "alerts.max_drop_rate",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 62, "{keys:?}");
+    assert_eq!(keys.len(), 67, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

@@ -9,9 +9,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use motionrender_engine::browser::{
-    page_dir, AssetServer, BrowserError, HeadlessBrowser, LaunchOptions, OverlayPage, PageTimeouts,
+    AssetServer, BrowserError, HeadlessBrowser, LaunchOptions, OverlayPage, PageTimeouts,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The source tree's browser page folder (`engine/page/`).
+fn page_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("page")
+}
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;

@@ -9,10 +9,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use motionrender_engine::browser::{
-    is_headless_shell, page_dir, AssetServer, CaptureMode, HeadlessBrowser, LaunchOptions,
+    is_headless_shell, AssetServer, CaptureMode, HeadlessBrowser, LaunchOptions,
     OverlayPage, PageTimeouts,
 };
 use motionrender_engine::media::BoundingBox;
+
+/// The source tree's browser page folder (`engine/page/`).
+fn page_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("page")
+}
 
 const HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 const CHROMIUM: &str = "/usr/bin/chromium";

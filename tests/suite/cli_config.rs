@@ -87,3 +87,15 @@ fn secrets_are_masked() {
     assert_eq!(value(&table, "server.token").as_str(), Some("***"));
     assert_eq!(value(&table, "s3.secret_access_key").as_str(), Some(""), "an unset secret stays empty");
 }
+
+#[test]
+fn the_sample_service_configuration_loads_and_a_bad_alert_threshold_is_refused_by_key() {
+    let sample = motionrender_tests::crate_dir().join("../scripts/deploy/motionrender.toml");
+    // Beyond loopback a token is required; the sample leaves it to the environment.
+    let table = printed(&config_print(&["--config", sample.to_str().unwrap()], &[("MOTIONRENDER_SERVER_TOKEN", "a-token")]));
+    assert_eq!(value(&table, "alerts.max_queue_depth").as_integer(), Some(50));
+    assert_eq!(value(&table, "paths.data_dir").as_str(), Some("/var/lib/motionrender"));
+    let refused = config_print(&["--set", "alerts.max_drop_rate=1.5"], &[]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("alerts.max_drop_rate"), "{}", String::from_utf8_lossy(&refused.stderr));
+}

@@ -1,7 +1,9 @@
 //! The end-to-end test modules; add a module here to add it to the binary.
 
 mod cli_config;
+mod cli_doctor;
 mod cli_faults;
+mod cli_install;
 mod cli_render;
 mod cli_render_options;
 mod cli_validate;
@@ -9,11 +11,14 @@ mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;
 mod scenario_samples;
+mod service_alerts;
 mod service_dashboard;
 mod service_embedding;
 mod service_hardening;
 mod service_jobs;
 mod service_load;
+mod service_metrics;
+mod service_openapi;
 mod service_requests;
 mod service_s3;
 mod service_support;

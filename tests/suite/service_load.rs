@@ -64,10 +64,10 @@ fn fifty_jobs_with_two_running_all_complete_while_status_answers_promptly() {
     let value = |name: &str| -> f64 {
         metrics.lines().find_map(|line| line.strip_prefix(name).map(|rest| rest.trim().parse().unwrap())).unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
     };
-    assert_eq!(value("motionrender_jobs{state=\"completed\"}"), JOBS as f64);
-    assert!(value("motionrender_frames_total{kind=\"captured\"}") >= JOBS as f64, "every job captured its caption");
-    assert_eq!(value("motionrender_queue_total{op=\"push\"}"), value("motionrender_queue_total{op=\"pop\"}"), "block loses nothing");
-    assert!(value("motionrender_stage_seconds_total{stage=\"capture\"}") > 0.0);
+    assert_eq!(value("motionrender_jobs_total{outcome=\"completed\"} "), JOBS as f64);
+    assert!(value("motionrender_frames_total{kind=\"captured\"} ") >= JOBS as f64, "every job captured its caption");
+    assert_eq!(value("motionrender_queue_frames_total{op=\"push\"} "), value("motionrender_queue_frames_total{op=\"pop\"} "), "block loses nothing");
+    assert!(value("motionrender_stage_seconds_total{stage=\"capture\"} ") > 0.0);
     let peak = peak_rss_mb(server.pid());
     assert!(peak < BUDGET_MB, "the server peaked at {peak} MB, over its {BUDGET_MB} MB budget");
 }

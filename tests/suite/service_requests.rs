@@ -200,23 +200,45 @@ fn health_readiness_and_openapi_describe_the_service() {
     assert_eq!(health["browsers"]["available"], true, "{health}");
     assert_eq!(get(&server.url("/readyz")).status, 200);
     let openapi = get(&server.url("/openapi.json")).json();
-    assert_eq!(openapi["openapi"], "3.0.3");
+    assert_eq!(openapi["openapi"], "3.1.0");
     for (path, method) in [("/render", "post"), ("/api/render/{job_id}/status", "get"), ("/api/render/{job_id}/cancel", "post"), ("/metrics", "get")] {
         assert!(openapi["paths"][path][method].is_object(), "{method} {path} missing from /openapi.json");
     }
     let routes = openapi["paths"].as_object().unwrap().len();
     assert!(routes >= 14, "only {routes} paths documented");
     let metrics = String::from_utf8(get(&server.url("/metrics")).body).unwrap();
-    assert!(metrics.contains("motionrender_jobs{state=\"queued\"} 0"), "{metrics}");
+    assert!(metrics.lines().any(|line| line == "motionrender_jobs_queued 0"), "{metrics}");
 }
 
 #[test]
-fn readiness_fails_with_the_reason_when_the_browser_is_missing() {
+fn serve_refuses_to_start_without_its_browser_and_readiness_fails_with_the_reason_when_the_pages_packages_go() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["browser.executable=/nonexistent/chromium"]);
+    let data = dir.path().join("data");
+    let refused = std::process::Command::new(motionrender_tests::motionrender_binary())
+        .args(["--set", "browser.executable=/nonexistent/chromium", "serve", "--bind", &motionrender_tests::free_local_addr(), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let reason = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "serve started without a browser");
+    assert!(reason.contains("/nonexistent/chromium") && reason.contains("chromium-headless-shell"), "{reason}");
+    assert!(!data.exists(), "the refused serve made its data folder");
+
+    // A page whose packages are there at start and gone later.
+    let page = dir.path().join("page");
+    super::cli_doctor::page_without_packages(&page);
+    for package in ["gsap", "motiontext-renderer"] {
+        let folder = page.join("node_modules").join(package);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("package.json"), r#"{"version": "0.0.0"}"#).unwrap();
+    }
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, &[&format!("paths.page_dir={}", page.display())]);
+    assert_eq!(get(&server.url("/readyz")).status, 200);
+    std::fs::remove_dir_all(page.join("node_modules")).unwrap();
     let answer = get(&server.url("/readyz"));
     assert_eq!(answer.status, 503);
     let reasons = answer.json()["reasons"].to_string();
-    assert!(reasons.contains("/nonexistent/chromium"), "{reasons}");
+    assert!(reasons.contains(&format!("npm ci --prefix {}", page.display())), "{reasons}");
     assert_eq!(get(&server.url("/livez")).status, 200, "alive all the same");
 }

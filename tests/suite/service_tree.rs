@@ -79,7 +79,7 @@ fn a_panic_in_a_jobs_work_fails_that_job_frees_its_slot_and_the_next_job_complet
     assert_eq!(wait_finished(&server, "after")["status"], "completed");
     let text = metrics(&server);
     assert!(text.lines().any(|line| line == "motionrender_job_panics_total 1"), "{text}");
-    assert!(text.lines().any(|line| line == "motionrender_job_failures_total{code=\"INTERNAL_ERROR\"} 1"), "{text}");
+    assert!(text.lines().any(|line| line == "motionrender_job_failures_total{error_code=\"INTERNAL_ERROR\"} 1"), "{text}");
 }
 
 #[test]

@@ -15,6 +15,7 @@
 
 mod auth;
 mod body;
+pub mod checks;
 mod origin;
 mod routes;
 

@@ -4,13 +4,15 @@
 use serde::Serialize;
 
 /// A refused request or a failed job, with the API's code and HTTP status.
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[error("{error_code}: {error_message}")]
 pub struct ApiError {
     #[serde(skip)]
     pub http_status: u16,
     pub error_code: String,
     pub error_message: String,
+    /// What the error concerns, e.g. `field` (the request field at fault).
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub suggestions: Vec<String>,
     pub job_id: Option<String>,

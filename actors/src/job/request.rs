@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A render job as submitted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderJobRequest {
     /// Caller-chosen id; generated when absent.
@@ -12,6 +12,7 @@ pub struct RenderJobRequest {
     /// A file under an allowed root, an http(s) URL or `s3://bucket/key`.
     pub video_url: String,
     /// The MotionText scenario (v2.0, or v1.3 migrated).
+    #[schema(value_type = Object)]
     pub scenario: serde_json::Value,
     #[serde(default)]
     pub options: RenderOptions,
@@ -21,7 +22,7 @@ pub struct RenderJobRequest {
 
 /// `options` of a render request; unset fields take the source's or the
 /// configuration's values.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]

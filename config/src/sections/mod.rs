@@ -1,5 +1,6 @@
 //! One struct per `[section]` of the configuration file.
 
+mod alerts;
 mod browser;
 mod callbacks;
 mod encoder;
@@ -15,6 +16,7 @@ mod segments;
 mod server;
 mod url_policy;
 
+pub use alerts::AlertsConfig;
 pub use browser::BrowserConfig;
 pub use callbacks::CallbacksConfig;
 pub use encoder::{EncoderChoice, EncoderConfig};

@@ -20,8 +20,15 @@ pub struct PathsConfig {
     /// (`s3.bucket` empty); output keys cannot escape it. Default: `"data/output"`.
     pub output_dir: String,
     /// Directory of the MotionText plugin pack to load plugins from; empty
-    /// means the bundled standard plugin pack. Default: `""`.
+    /// means the standard pack that comes with the page
+    /// (`<page folder>/plugins`). Default: `""`.
     pub plugin_dir: String,
+    /// Folder of the browser page (`index.html`, `adapter.js`, `plugins/`
+    /// and the npm packages in `node_modules/`); empty means the installed
+    /// page, `../share/motionrender/page` beside the executable (and, in a
+    /// development build only, the source tree's `engine/page/`).
+    /// Default: `""`.
+    pub page_dir: String,
     /// Directories that local input files (video, scenario) must lie inside;
     /// a local path outside every root is refused, and an empty list refuses
     /// all local inputs. Default: `["data/inputs"]`.
@@ -33,6 +40,11 @@ impl PathsConfig {
     pub fn plugin_dir(&self) -> Option<&str> {
         non_empty(&self.plugin_dir)
     }
+
+    /// The configured page folder, or `None` for the installed one.
+    pub fn page_dir(&self) -> Option<&str> {
+        non_empty(&self.page_dir)
+    }
 }
 
 impl Default for PathsConfig {
@@ -42,6 +54,7 @@ impl Default for PathsConfig {
             work_dir: "data/work".to_owned(),
             output_dir: "data/output".to_owned(),
             plugin_dir: String::new(),
+            page_dir: String::new(),
             input_roots: vec!["data/inputs".to_owned()],
         }
     }

@@ -1,4 +1,4 @@
-//! The loopback asset server: serves `engine/page/` at `/` and an optional
+//! The loopback asset server: serves the page folder at `/` and an optional
 //! plugin directory at `/plugins/` to the headless browser, over plain
 //! HTTP/1.1 on 127.0.0.1, GET and HEAD only, one request per connection.
 //!
@@ -24,11 +24,6 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait for a permit.
 const MAX_CONNECTIONS: usize = 64;
-
-/// The page folder shipped with the engine: `engine/page/` of this crate.
-pub fn page_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("page")
-}
 
 /// A running asset server. Dropping it (or calling [`AssetServer::shutdown`])
 /// stops accepting connections.

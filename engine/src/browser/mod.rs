@@ -1,5 +1,5 @@
-//! The browser side of the rasterizer: a loopback asset server for the page
-//! in `engine/page/`, a headless Chromium launched for it, and the overlay page
+//! The browser side of the rasterizer: where the page is (`engine/page/`,
+//! installed or configured), a loopback asset server for it, a headless Chromium launched for it, and the overlay page
 //! that loads a scenario, seeks, fingerprints and captures.
 
 mod asset_server;
@@ -7,11 +7,13 @@ mod capture_mode;
 mod error;
 mod launch;
 mod overlay_page;
+mod page_dir;
 
-pub use asset_server::{page_dir, AssetServer};
+pub use asset_server::AssetServer;
 pub use capture_mode::CaptureMode;
 pub use error::BrowserError;
 pub use launch::{find_executable, is_headless_shell, HeadlessBrowser, LaunchOptions, PROFILE_PREFIX};
+pub use page_dir::{install_command, installed_page_dir, locate_page_dir, missing_packages, PageDir, PageDirError, PageSource, PAGE_PACKAGES};
 pub use overlay_page::{
     LoadReport, MissingPlugin, OverlayPage, PageTimeouts, PluginReport, SeekState,
 };

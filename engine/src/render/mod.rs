@@ -28,4 +28,4 @@ pub use pressure::PressureGate;
 pub use rasterize::{rasterize_segment, Rasterized};
 pub use report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
 pub use segment::{finish_segment, settle};
-pub use settings::{OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};
+pub use settings::{CaptureHook, OutputShape, RenderControl, RenderRequest, RenderSettings, RetryPolicy, SegmentHook};

@@ -13,9 +13,9 @@ use super::memory;
 use super::page_slot::PageReport;
 use super::pressure::PressureGate;
 use super::report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
-use super::settings::{RenderControl, RenderRequest, RenderSettings, SegmentHook};
+use super::settings::{CaptureHook, RenderControl, RenderRequest, RenderSettings, SegmentHook};
+use crate::browser::{locate_page_dir, AssetServer};
 use crate::queue::QueueDepth;
-use crate::browser::{page_dir, AssetServer};
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
 use crate::scenario::TimeRange;
@@ -41,6 +41,7 @@ pub struct JobContext {
     aborted: AtomicBool,
     cancel: Arc<AtomicBool>,
     on_segment: Option<SegmentHook>,
+    on_capture: Option<CaptureHook>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -62,6 +63,13 @@ impl JobContext {
     /// Stops every other part of the render (one part failed).
     pub fn abort(&self) {
         self.aborted.store(true, Ordering::Relaxed);
+    }
+
+    /// Tells the service's hook how long one overlay capture took.
+    pub fn captured(&self, took: std::time::Duration) {
+        if let Some(hook) = &self.on_capture {
+            hook(took);
+        }
     }
 
     /// Tells the service's hook that a segment is finished.
@@ -109,6 +117,8 @@ pub struct PreparedRender {
     segments_reused: u32,
     scratch: SegmentsFolder,
     server: Option<AssetServer>,
+    /// The browser page's folder the pages load from.
+    page_dir: PathBuf,
     video: PathBuf,
     out: PathBuf,
     started: Instant,
@@ -129,6 +139,7 @@ impl PreparedRender {
                 settings.pages, settings.segment_seconds
             )));
         }
+        let page_dir = locate_page_dir(settings.page_dir.as_deref())?.path;
         let video = request.video.clone();
         let source = blocking(move || probe(&video)).await??;
         let probe_seconds = started.elapsed().as_secs_f64();
@@ -169,7 +180,7 @@ impl PreparedRender {
         let segments_reused = reused.segments.len() as u32;
         let frames_reused: u64 = reused.segments.iter().map(|(plan, _)| plan.frame_count).sum();
         let pages = settings.pages.min(todo.len() as u32).max(1);
-        let server = AssetServer::start(&page_dir(), request.plugin_dir.as_deref()).await?;
+        let server = AssetServer::start(&page_dir, request.plugin_dir.as_deref()).await?;
         let job = Arc::new(JobContext {
             source,
             info,
@@ -184,6 +195,7 @@ impl PreparedRender {
             aborted: AtomicBool::new(false),
             cancel: Arc::clone(&control.cancel),
             on_segment: control.on_segment.clone(),
+            on_capture: control.on_capture.clone(),
         });
         Ok(Self {
             job,
@@ -193,6 +205,7 @@ impl PreparedRender {
             segments_reused,
             scratch,
             server: Some(server),
+            page_dir,
             video: request.video.clone(),
             out: request.out.clone(),
             started,
@@ -249,6 +262,7 @@ impl PreparedRender {
             queue_capacity_bytes: job.settings.queue.bytes(),
             source_duration_seconds: info.duration_seconds,
             source_rotation_degrees: job.source.rotation,
+            page_dir: self.page_dir.display().to_string(),
             ..RenderReport::default()
         };
         report.frames = FrameCounts { source: job.source.frame_count, planned: info.frame_count, ..FrameCounts::default() };

@@ -67,7 +67,9 @@ pub async fn rasterize_segment(
                             .await
                             .map_err(|e| RenderError::Capture { frame: index, message: e.to_string() })?
                             .map_err(|message| RenderError::Capture { frame: index, message })?;
-                        done.stages.capture += captured.elapsed().as_secs_f64();
+                        let took = captured.elapsed();
+                        done.stages.capture += took.as_secs_f64();
+                        job.captured(took);
                         done.counts.captured += 1;
                         let image = Bytes::from(image.rgba);
                         last = Some((state.fingerprint, image.clone(), bbox));

@@ -12,7 +12,7 @@ use crate::media::MediaError;
 use crate::queue::{QueueDepth, QueueWait};
 
 /// How the output's frames came to be.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FrameCounts {
     pub source: u64,
     /// Frames the output must have (the source's, or as many at another rate).
@@ -78,7 +78,7 @@ impl FrameCounts {
 }
 
 /// Seconds spent per stage, summed over segments (stages overlap in time).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StageSeconds {
     pub probe: f64,
     pub browser_start: f64,
@@ -92,7 +92,7 @@ pub struct StageSeconds {
 }
 
 /// Peak resident memory seen while rendering.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PeakMemory {
     pub engine_bytes: u64,
     pub chromium_bytes: u64,
@@ -111,16 +111,18 @@ pub struct FinishedSegment {
 }
 
 /// One failed attempt of a segment that was retried.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Retry {
     pub segment: u32,
     pub attempt: u32,
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub reason: String,
 }
 
 /// What a finished render reports (the QC report).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = QcReport)]
 pub struct RenderReport {
     pub frames: FrameCounts,
     pub segments: u32,
@@ -133,6 +135,8 @@ pub struct RenderReport {
     /// not with beginFrame when a headless shell refused it.
     pub capture_mode: String,
     pub capture_fallback: Option<String>,
+    /// `block`, `drop_newest` or `drop_oldest`.
+    #[schema(value_type = String)]
     pub drop_policy: DropPolicy,
     pub queue_capacity_frames: u32,
     pub queue_capacity_bytes: u64,
@@ -161,12 +165,14 @@ pub struct RenderReport {
     /// of the render (for the tuning harness; not in the QC file).
     #[serde(skip)]
     pub queue_depth: Vec<u64>,
+    /// The browser page's folder the render used.
+    pub page_dir: String,
     pub wall_seconds: f64,
 }
 
 /// Percentiles of the overlays' push-to-pop waits, in milliseconds (each
 /// within 1/8 above the true value).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct QueueWaitSummary {
     pub frames: u64,
     pub p50_ms: f64,
@@ -197,6 +203,8 @@ pub enum RenderError {
     Media(#[from] MediaError),
     #[error(transparent)]
     Browser(#[from] BrowserError),
+    #[error(transparent)]
+    Page(#[from] crate::browser::PageDirError),
     #[error("frame {frame}: {message}")]
     Capture { frame: u64, message: String },
     #[error("cannot prepare {path}: {error}")]
@@ -221,7 +229,7 @@ impl RenderError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Media(e) => e.code(),
-            Self::Browser(_) | Self::Capture { .. } => "BROWSER_ERROR",
+            Self::Browser(_) | Self::Capture { .. } | Self::Page(_) => "BROWSER_ERROR",
             Self::WorkDir { .. } => "STORAGE_ACCESS_ERROR",
             Self::Compositor { .. } => "FFMPEG_FAILED",
             Self::PluginNotFound(_) => "PLUGIN_NOT_FOUND",
@@ -249,7 +257,7 @@ impl RenderError {
                 MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. }
             ),
             Self::Capture { .. } | Self::Compositor { .. } | Self::Stopped => true,
-            Self::WorkDir { .. } | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,
+            Self::WorkDir { .. } | Self::Page(_) | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,
         }
     }
 

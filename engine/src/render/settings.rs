@@ -41,6 +41,8 @@ pub struct RenderControl {
     /// the plan still has them and their files exist.
     pub finished: BTreeMap<u32, FinishedSegment>,
     pub on_segment: Option<SegmentHook>,
+    /// Told how long each overlay capture (and its PNG decode) took.
+    pub on_capture: Option<CaptureHook>,
     /// The gate an outside memory controller closes to pause producers;
     /// `None`: producers never pause for memory.
     pub pressure: Option<Arc<super::pressure::PressureGate>>,
@@ -49,6 +51,9 @@ pub struct RenderControl {
 /// Called with a segment's index when it is finished.
 pub type SegmentHook = Arc<dyn Fn(u32, &FinishedSegment) + Send + Sync>;
 
+/// Called with the time one overlay capture took.
+pub type CaptureHook = Arc<dyn Fn(Duration) + Send + Sync>;
+
 impl std::fmt::Debug for RenderControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RenderControl")
@@ -56,6 +61,7 @@ impl std::fmt::Debug for RenderControl {
             .field("segments_dir", &self.segments_dir)
             .field("finished", &self.finished.keys().collect::<Vec<_>>())
             .field("on_segment", &self.on_segment.is_some())
+            .field("on_capture", &self.on_capture.is_some())
             .finish()
     }
 }
@@ -82,6 +88,9 @@ pub struct RenderSettings {
     pub page_timeouts: PageTimeouts,
     /// The output's size and rate; unset parts keep the source's.
     pub output: OutputShape,
+    /// The browser page's folder (`paths.page_dir`); `None`: the installed
+    /// one ([`crate::browser::locate_page_dir`]).
+    pub page_dir: Option<PathBuf>,
 }
 
 /// Output size and frame rate asked for; `None` keeps the source's. With
@@ -164,6 +173,7 @@ impl RenderSettings {
                 ..PageTimeouts::default()
             },
             output: OutputShape::default(),
+            page_dir: config.paths.page_dir().map(PathBuf::from),
         })
     }
 }

@@ -64,6 +64,9 @@ pub enum StorageError {
         limit: u64,
         size: Option<u64>,
     },
+    /// The bucket did not answer a `HeadBucket` (missing, no access, unreachable).
+    #[error("the bucket {bucket} cannot be reached: {detail}")]
+    Unreachable { bucket: String, detail: String },
     /// The operation was cancelled; any multipart upload was aborted.
     #[error("storing {key} was cancelled")]
     Cancelled { key: String },
@@ -82,7 +85,8 @@ impl StorageError {
             | StorageError::Presign { .. }
             | StorageError::Delete { .. }
             | StorageError::Fetch { .. }
-            | StorageError::InputTooLarge { .. } => "STORAGE_ACCESS_ERROR",
+            | StorageError::InputTooLarge { .. }
+            | StorageError::Unreachable { .. } => "STORAGE_ACCESS_ERROR",
             StorageError::Cancelled { .. } => "JOB_CANCELLED",
         }
     }

@@ -67,6 +67,22 @@ impl Storage {
         }
     }
 
+    /// Asks the bucket whether it can be reached with the configured
+    /// credentials (`HeadBucket`), once; local storage needs no check.
+    pub async fn check_reachable(&self) -> Result<(), StorageError> {
+        match &self.results {
+            Results::Local(_) => Ok(()),
+            Results::S3(s3) => s3
+                .client
+                .head_bucket()
+                .bucket(&s3.bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|error| StorageError::Unreachable { bucket: s3.bucket.clone(), detail: super::s3_client::describe(&error) }),
+        }
+    }
+
     /// A URL the stored `key` can be downloaded from: a presigned `GET` for
     /// S3, `None` for local storage (the server serves [`Storage::local_path`]).
     pub async fn download_url(&self, key: &str) -> Result<Option<String>, StorageError> {

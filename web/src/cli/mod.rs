@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use motionrender_config::{parse_override, Config, Sources};
+use motionrender_web::checks::{self, Purpose};
 
+mod doctor;
 mod log;
 mod render;
 mod serve;
@@ -43,6 +45,10 @@ enum Command {
     /// Sweep frame-queue settings on synthetic or real runs and recommend
     /// a configuration (`tune SWEEP.toml`), or compare two sweeps (`tune compare A B`).
     Tune(Box<tune::TuneArgs>),
+    /// Check what a render needs (Chromium, FFmpeg and encoders, the page and
+    /// its npm packages, fonts, folders, NVENC, S3, the alert webhook) and
+    /// say what to do about each; exits non-zero when a render could not run.
+    Doctor,
     /// Show the effective configuration (defaults < file < environment < --set), secrets masked.
     Config {
         /// Print the effective configuration as TOML.
@@ -59,14 +65,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => {
             let config = load_config(cli.config, &cli.overrides)?;
             log::install(&config.log)?;
+            refuse_without(&config, Purpose::Render, "render")?;
             render::run(&args, &config)
         }
         Command::Tune(args) => tune::run(&args, &load_config(cli.config, &cli.overrides)?),
         Command::Serve(args) => {
             let config = load_config_with(cli.config, args.overrides(), &cli.overrides)?;
             log::install(&config.log)?;
+            refuse_without(&config, Purpose::Serve, "serve")?;
             serve::run(config)
         }
+        Command::Doctor => Ok(doctor::run(&load_config(cli.config, &cli.overrides)?)),
         Command::Config { print } => {
             let config = load_config(cli.config, &cli.overrides)?;
             if print {
@@ -76,6 +85,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Stops `command` before it starts anything when a part every render
+/// needs is missing, with the advice `doctor` gives for it.
+fn refuse_without(config: &Config, purpose: Purpose, command: &str) -> anyhow::Result<()> {
+    match checks::refusal(config, purpose) {
+        Some(advice) => anyhow::bail!("cannot {command}: {advice} (motionrender doctor checks everything)"),
+        None => Ok(()),
     }
 }
 

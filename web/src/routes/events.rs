@@ -19,8 +19,8 @@ pub async fn job_events(engine: web::Data<Engine>, job_id: web::Path<String>) ->
         Err(error) => return error_response(&engine, &error),
     };
     // The current state first, then what happens next.
-    let first = super::jobs::status_view(&job);
-    stream(&engine, Some(job_id.into_inner()), Some(first))
+    let first = serde_json::to_value(super::bodies::JobStatusView::of(&job)).ok();
+    stream(&engine, Some(job_id.into_inner()), first)
 }
 
 pub async fn all_events(engine: web::Data<Engine>) -> HttpResponse {

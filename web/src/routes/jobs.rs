@@ -6,6 +6,7 @@ use motionrender_actors::limits::check_limits;
 use motionrender_actors::{ApiError, Engine};
 use serde_json::json;
 
+use super::bodies::{Accepted, CancelAnswer, JobStatusView};
 use super::error_response;
 use super::ranged_file::ranged_file;
 use crate::body;
@@ -40,13 +41,13 @@ pub async fn submit(engine: web::Data<Engine>, request: HttpRequest, payload: we
     match engine.submit(job).await {
         Ok(submitted) if submitted.created => HttpResponse::Accepted()
             .insert_header(("Location", location(&request, &submitted.job.job_id)))
-            .json(json!({
-                "status": "accepted",
-                "job_id": submitted.job.job_id,
-                "message": submitted.job.message,
-                "estimated_time": engine.retry_after_seconds(),
-            })),
-        Ok(submitted) => HttpResponse::Ok().json(status_view(&submitted.job)),
+            .json(Accepted {
+                status: "accepted",
+                job_id: submitted.job.job_id.clone(),
+                message: submitted.job.message.clone(),
+                estimated_time: engine.retry_after_seconds(),
+            }),
+        Ok(submitted) => HttpResponse::Ok().json(JobStatusView::of(&submitted.job)),
         Err(error) => error_response(&engine, &error),
     }
 }
@@ -60,39 +61,22 @@ fn location(request: &HttpRequest, job_id: &str) -> String {
 
 pub async fn status(engine: web::Data<Engine>, job_id: web::Path<String>) -> HttpResponse {
     match engine.job(&job_id) {
-        Ok(job) => HttpResponse::Ok().json(status_view(&job)),
+        Ok(job) => HttpResponse::Ok().json(JobStatusView::of(&job)),
         Err(error) => error_response(&engine, &error),
     }
 }
 
 pub async fn list(engine: web::Data<Engine>) -> HttpResponse {
     match engine.jobs() {
-        Ok(jobs) => HttpResponse::Ok().json(jobs.iter().map(status_view).collect::<Vec<_>>()),
+        Ok(jobs) => HttpResponse::Ok().json(jobs.iter().map(JobStatusView::of).collect::<Vec<_>>()),
         Err(error) => error_response(&engine, &error),
     }
 }
 
-/// What the status endpoint answers (snake_case, as API.md).
-pub fn status_view(job: &JobRecord) -> serde_json::Value {
-    json!({
-        "job_id": job.job_id,
-        "status": job.status.as_str(),
-        "progress": job.progress,
-        "message": job.message,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "download_url": job.download_url,
-        "estimated_time_remaining": job.metrics.get("eta_seconds"),
-        "metrics": job.metrics,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-    })
-}
-
 pub async fn cancel(engine: web::Data<Engine>, job_id: web::Path<String>) -> HttpResponse {
     match engine.cancel(&job_id).await {
-        Ok(true) => HttpResponse::Ok().json(json!({ "success": true, "message": format!("job {job_id} cancelled") })),
-        Ok(false) => HttpResponse::Ok().json(json!({ "success": false, "message": format!("job {job_id} has already finished") })),
+        Ok(true) => HttpResponse::Ok().json(CancelAnswer { success: true, message: format!("job {job_id} cancelled") }),
+        Ok(false) => HttpResponse::Ok().json(CancelAnswer { success: false, message: format!("job {job_id} has already finished") }),
         Err(error) => error_response(&engine, &error),
     }
 }

@@ -6,10 +6,12 @@
 //! `Allow`, a path that does not exist a `404`. Every error is the API's
 //! JSON error body, also those actix makes itself (`json_errors`).
 
+mod bodies;
 mod dashboard;
 mod events;
 mod jobs;
 mod json_errors;
+mod openapi;
 mod ranged_file;
 mod service;
 
@@ -22,6 +24,7 @@ use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder,
 use motionrender_actors::{ApiError, Engine};
 use serde_json::json;
 
+use self::openapi::{Answer, Body};
 use crate::auth;
 use crate::origin::AllowedHosts;
 
@@ -32,7 +35,52 @@ struct RouteDoc {
     summary: &'static str,
     /// Whether the bearer token is checked (when one is configured).
     protected: bool,
+    /// The request body's schema, when it takes one.
+    request: Option<&'static str>,
+    /// Its answers besides errors.
+    answers: &'static [Answer],
 }
+
+/// What a route is: its summary, whether it needs the token, its request
+/// body and its answers (for `/openapi.json`).
+struct Doc {
+    summary: &'static str,
+    protected: bool,
+    request: Option<&'static str>,
+    answers: &'static [Answer],
+}
+
+const fn json_answer(status: &'static str, description: &'static str, body: Body) -> Answer {
+    Answer { status, description, media: "application/json", body }
+}
+
+const SUBMIT: &[Answer] = &[
+    json_answer("202", "Queued (Location: the job's status)", Body::Schema("Accepted")),
+    json_answer("200", "The same job submitted again: its status", Body::Schema("JobStatusView")),
+];
+const STATUS: &[Answer] = &[json_answer("200", "The job's status", Body::Schema("JobStatusView"))];
+const CANCEL: &[Answer] = &[json_answer("200", "Whether the job was cancelled", Body::Schema("CancelAnswer"))];
+const JOB_EVENTS: &[Answer] = &[Answer {
+    status: "200",
+    description: "Server-sent events: the job's status first, then each event's payload (the callback's)",
+    media: "text/event-stream",
+    body: Body::Events(&["JobStatusView", "JobEventPayload"]),
+}];
+const ALL_EVENTS: &[Answer] =
+    &[Answer { status: "200", description: "Server-sent events of every job", media: "text/event-stream", body: Body::Events(&["JobEventPayload"]) }];
+const DOWNLOAD: &[Answer] = &[
+    Answer { status: "200", description: "The MP4", media: "video/mp4", body: Body::Binary },
+    Answer { status: "206", description: "A byte range of the MP4", media: "video/mp4", body: Body::Binary },
+];
+const QC: &[Answer] = &[json_answer("200", "The QC report", Body::Schema("QcReport"))];
+const JOBS: &[Answer] = &[json_answer("200", "Every job, oldest first", Body::ListOf("JobStatusView"))];
+const HEALTH: &[Answer] = &[json_answer("200", "Health", Body::Schema("Health"))];
+const LIVEZ: &[Answer] = &[json_answer("200", "Up", Body::Schema("Liveness"))];
+const READYZ: &[Answer] = &[json_answer("200", "Ready", Body::Schema("Readiness")), json_answer("503", "Not ready, or draining", Body::Schema("Readiness"))];
+const QUEUE: &[Answer] = &[json_answer("200", "Jobs waiting and running", Body::Schema("QueueStatus"))];
+const METRICS: &[Answer] = &[Answer { status: "200", description: "Prometheus text format 0.0.4", media: "text/plain", body: Body::Text }];
+const DASHBOARD: &[Answer] = &[Answer { status: "200", description: "The dashboard page", media: "text/html", body: Body::Text }];
+const OPENAPI: &[Answer] = &[json_answer("200", "This document (OpenAPI 3.1)", Body::AnyJson)];
 
 struct Api<'a> {
     config: &'a mut web::ServiceConfig,
@@ -41,14 +89,15 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    fn route<F, Args>(&mut self, method: Method, path: &'static str, summary: &'static str, protected: bool, handler: F)
+    fn route<F, Args>(&mut self, method: Method, path: &'static str, doc: Doc, handler: F)
     where
         F: Handler<Args>,
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
         self.routes.push((path, web::method(method.clone()).to(handler)));
-        self.docs.push(RouteDoc { method, path, summary, protected });
+        let Doc { summary, protected, request, answers } = doc;
+        self.docs.push(RouteDoc { method, path, summary, protected, request, answers });
     }
 
     /// Registers one resource per path with its routes, the checks that
@@ -119,61 +168,43 @@ async fn not_found(request: HttpRequest) -> HttpResponse {
 /// The OpenAPI document, built from the registered routes.
 struct OpenApi(serde_json::Value);
 
+/// A protected route's doc.
+const fn protected(summary: &'static str, answers: &'static [Answer]) -> Doc {
+    Doc { summary, protected: true, request: None, answers }
+}
+
+/// An open route's doc (no token asked).
+const fn open(summary: &'static str, answers: &'static [Answer]) -> Doc {
+    Doc { summary, protected: false, request: None, answers }
+}
+
 pub fn register(config: &mut web::ServiceConfig, engine: Engine) {
     config.app_data(web::Data::new(AllowedHosts::from_config(&engine.config().server)));
     config.app_data(web::Data::new(engine));
     json_errors::register(config);
     config.default_service(web::to(not_found));
     let mut api = Api { config, docs: Vec::new(), routes: Vec::new() };
-    api.route(Method::POST, "/render", "Submit a render job (camelCase body; 202 with Location)", true, jobs::submit);
-    api.route(Method::GET, "/api/render/{job_id}/status", "A job's status, progress and metrics", true, jobs::status);
-    api.route(Method::POST, "/api/render/{job_id}/cancel", "Cancel a queued or running job", true, jobs::cancel);
-    api.route(Method::GET, "/api/render/{job_id}/events", "Server-sent events of a job (callback payloads)", true, events::job_events);
-    api.route(Method::GET, "/api/render/{job_id}/download", "The finished MP4 (local storage)", true, jobs::download);
-    api.route(Method::HEAD, "/api/render/{job_id}/download", "The finished MP4's headers (size, ETag), without the file", true, jobs::download);
-    api.route(Method::GET, "/api/render/{job_id}/qc", "The QC report of a finished job", true, jobs::qc_report);
-    api.route(Method::HEAD, "/api/render/{job_id}/qc", "The QC report's headers, without the report", true, jobs::qc_report);
-    api.route(Method::GET, "/api/jobs", "Every job, oldest first (the dashboard's list)", true, jobs::list);
-    api.route(Method::GET, "/api/events", "Server-sent events of every job (the dashboard's feed)", true, events::all_events);
-    api.route(Method::GET, "/health", "Health: queue, browsers, encoders (NVENC availability and reason)", true, service::health);
-    api.route(Method::GET, "/livez", "The process is up (no dependency checks)", false, service::livez);
-    api.route(Method::GET, "/readyz", "Ready to take jobs (503 while starting or draining)", false, service::readyz);
-    api.route(Method::GET, "/queue/status", "Jobs waiting and running", true, service::queue_status);
-    api.route(Method::GET, "/metrics", "Prometheus metrics", true, service::metrics);
-    api.route(Method::GET, "/", "The dashboard", false, dashboard::page);
-    api.route(Method::GET, "/openapi.json", "This document", false, openapi);
+    let submit = Doc { request: Some("RenderJobRequest"), ..protected("Submit a render job (camelCase body; 202 with Location)", SUBMIT) };
+    api.route(Method::POST, "/render", submit, jobs::submit);
+    api.route(Method::GET, "/api/render/{job_id}/status", protected("A job's status, progress and metrics", STATUS), jobs::status);
+    api.route(Method::POST, "/api/render/{job_id}/cancel", protected("Cancel a queued or running job", CANCEL), jobs::cancel);
+    api.route(Method::GET, "/api/render/{job_id}/events", protected("Server-sent events of a job (callback payloads)", JOB_EVENTS), events::job_events);
+    api.route(Method::GET, "/api/render/{job_id}/download", protected("The finished MP4 (local storage)", DOWNLOAD), jobs::download);
+    api.route(Method::HEAD, "/api/render/{job_id}/download", protected("The finished MP4's headers (size, ETag), without the file", DOWNLOAD), jobs::download);
+    api.route(Method::GET, "/api/render/{job_id}/qc", protected("The QC report of a finished job", QC), jobs::qc_report);
+    api.route(Method::HEAD, "/api/render/{job_id}/qc", protected("The QC report's headers, without the report", QC), jobs::qc_report);
+    api.route(Method::GET, "/api/jobs", protected("Every job, oldest first (the dashboard's list)", JOBS), jobs::list);
+    api.route(Method::GET, "/api/events", protected("Server-sent events of every job (the dashboard's feed)", ALL_EVENTS), events::all_events);
+    api.route(Method::GET, "/health", protected("Health: queue, browsers, encoders (NVENC availability and reason)", HEALTH), service::health);
+    api.route(Method::GET, "/livez", open("The process is up (no dependency checks)", LIVEZ), service::livez);
+    api.route(Method::GET, "/readyz", open("Ready to take jobs (503 while starting, missing a part, or draining)", READYZ), service::readyz);
+    api.route(Method::GET, "/queue/status", protected("Jobs waiting and running", QUEUE), service::queue_status);
+    api.route(Method::GET, "/metrics", protected("Prometheus metrics", METRICS), service::metrics);
+    api.route(Method::GET, "/", open("The dashboard", DASHBOARD), dashboard::page);
+    api.route(Method::GET, "/openapi.json", open("This document", OPENAPI), openapi);
     api.finish();
-    let document = openapi_document(&api.docs);
+    let document = openapi::document(&api.docs);
     api.config.app_data(web::Data::new(OpenApi(document)));
-}
-
-fn openapi_document(docs: &[RouteDoc]) -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for doc in docs {
-        let entry = paths.entry(doc.path.to_owned()).or_insert_with(|| json!({}));
-        let mut operation = json!({
-            "summary": doc.summary,
-            "responses": { "200": { "description": "OK" }, "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } },
-        });
-        if doc.path.contains("{job_id}") {
-            operation["parameters"] = json!([{ "name": "job_id", "in": "path", "required": true, "schema": { "type": "string" } }]);
-        }
-        if doc.protected {
-            operation["security"] = json!([{ "bearer": [] }]);
-        }
-        entry[doc.method.as_str().to_lowercase()] = operation;
-    }
-    json!({
-        "openapi": "3.0.3",
-        "info": { "title": "motionrender", "version": env!("CARGO_PKG_VERSION") },
-        "paths": paths,
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": { "Error": { "type": "object", "required": ["error_code", "error_message"], "properties": {
-                "error_code": { "type": "string" }, "error_message": { "type": "string" }, "details": { "type": "object" },
-                "suggestions": { "type": "array", "items": { "type": "string" } }, "job_id": { "type": "string", "nullable": true } } } },
-        },
-    })
 }
 
 async fn openapi(document: web::Data<OpenApi>) -> HttpResponse {
