@@ -144,7 +144,9 @@ impl BrowserPool {
             ctx.spawn(
                 async move {
                     for browser in closing {
-                        let _ = browser.close().await;
+                        if let Err(error) = browser.close().await {
+                            tracing::warn!(%error, "closing an idle browser");
+                        }
                     }
                 }
                 .into_actor(self),
@@ -327,7 +329,9 @@ impl Handler<Close> for BrowserPool {
         Box::pin(
             async move {
                 for browser in closing {
-                    let _ = browser.close().await;
+                    if let Err(error) = browser.close().await {
+                        tracing::warn!(%error, "closing a browser at shutdown");
+                    }
                 }
             }
             .into_actor(self),

@@ -324,16 +324,30 @@ impl Drop for HeadlessBrowser {
     }
 }
 
-/// Removes a profile directory, retrying for up to about two seconds while
-/// Chromium's helper processes (which outlive a killed browser briefly) keep
-/// writing into it.
+/// Removes a profile directory, retrying for up to about ten seconds while
+/// Chromium's helper processes (which outlive a killed browser, longer on a
+/// loaded machine) keep writing into it. A helper that exits late can write
+/// the folder again after it was removed, so it is looked at three more times
+/// over the next 1.5 s and removed again if it came back.
 fn remove_profile(path: &Path) -> std::io::Result<()> {
+    remove_dir_retrying(path)?;
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(500));
+        if path.exists() {
+            remove_dir_retrying(path)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_dir_retrying(path: &Path) -> std::io::Result<()> {
+    const ATTEMPTS: u32 = 100;
     let mut attempt = 0;
     loop {
         match std::fs::remove_dir_all(path) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if attempt >= 20 => return Err(e),
+            Err(e) if attempt >= ATTEMPTS => return Err(e),
             Err(_) => {
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(100));

@@ -305,7 +305,11 @@ fn three_hundred_mixed_requests_leave_the_server_as_they_found_it() {
         if children.is_empty() && strays.is_empty() && folders.is_empty() && profiles.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "left after the soak: children {children:?}, processes {strays:?}, work folders {folders:?}, profiles {profiles:?}");
+        if Instant::now() >= deadline {
+            let log = soak.server.log();
+            let tail: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).rev().take(20).collect();
+            panic!("left after the soak: children {children:?}, processes {strays:?}, work folders {folders:?}, profiles {profiles:?}; the server's last warnings: {tail:#?}");
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     let rss_end = resident_mb(pid);
