@@ -5,6 +5,8 @@ mod cli_faults;
 mod cli_render;
 mod cli_render_options;
 mod cli_validate;
+mod fidelity;
+mod reference_page;
 mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;

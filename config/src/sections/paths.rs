@@ -22,6 +22,10 @@ pub struct PathsConfig {
     /// Directory of the MotionText plugin pack to load plugins from; empty
     /// means the bundled standard plugin pack. Default: `""`.
     pub plugin_dir: String,
+    /// Directory of font files (`.ttf`, `.otf`, `.woff`, `.woff2`) the page
+    /// loads as web fonts before the first capture, and where scenario font
+    /// assets are looked up; empty means system fonts only. Default: `""`.
+    pub font_dir: String,
     /// Directories that local input files (video, scenario) must lie inside;
     /// a local path outside every root is refused, and an empty list refuses
     /// all local inputs. Default: `["data/inputs"]`.
@@ -33,6 +37,11 @@ impl PathsConfig {
     pub fn plugin_dir(&self) -> Option<&str> {
         non_empty(&self.plugin_dir)
     }
+
+    /// The font directory, or `None` for system fonts only.
+    pub fn font_dir(&self) -> Option<&str> {
+        non_empty(&self.font_dir)
+    }
 }
 
 impl Default for PathsConfig {
@@ -42,6 +51,7 @@ impl Default for PathsConfig {
             work_dir: "data/work".to_owned(),
             output_dir: "data/output".to_owned(),
             plugin_dir: String::new(),
+            font_dir: String::new(),
             input_roots: vec!["data/inputs".to_owned()],
         }
     }

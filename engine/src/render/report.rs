@@ -141,7 +141,14 @@ pub struct RenderReport {
     pub av_drift_seconds: f64,
     pub audio_kept: bool,
     pub plugins_missing: Vec<String>,
+    /// Everything the render warns about: plugins, fonts, and the scenario's
+    /// own warnings (also in `scenario_warnings`).
     pub warnings: Vec<String>,
+    /// Where the scenario renders as the package draws it but probably not as
+    /// meant, `pointer: message` (e.g. a `layout.position` array).
+    pub scenario_warnings: Vec<String>,
+    /// Fonts loaded for the page and the requested families that fell back.
+    pub fonts: crate::browser::FontReport,
     pub retries: Vec<Retry>,
     pub stages: StageSeconds,
     pub peak_memory: PeakMemory,
