@@ -671,9 +671,14 @@ function fontProbes() {
     el.id = `motionrender-font-probe-${i}`;
     Object.assign(el.style, { position: 'absolute', left: '0px', top: '0px', visibility: 'hidden',
       whiteSpace: 'pre', fontSize: '32px', pointerEvents: 'none' });
+    // Laid out and painted (a hidden element reports no glyphs), but off
+    // the page and outside the stage, so no capture ever shows it.
+    el.style.left = '-100000px';
+    el.style.visibility = 'visible';
     el.style.fontFamily = family;
     el.textContent = probeText;
     document.body.appendChild(el);
+    void el.getBoundingClientRect(); // lay it out now: no frame may come before the query
     return { selector: `#${el.id}`, family };
   });
 }

@@ -17,6 +17,17 @@
 
 const MAX_FRAMES = 1000;
 const VIDEO_WAIT_MS = 3000;
+/// Longest a decoding step may take before the image is left to the browser.
+const STEP_WAIT_MS = 3000;
+
+// `promise`, or a rejection naming `step` after STEP_WAIT_MS.
+function step(promise, name) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${name} took longer than ${STEP_WAIT_MS} ms`)), STEP_WAIT_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 const animations = new Map(); // absolute URL -> Promise<{frames, total, repeat} | null>
 const firstSeen = new WeakMap(); // element -> media time it was first seen
@@ -102,26 +113,26 @@ function decodeAnimation(url) {
         warnings.add('ImageDecoder is not available: animated images run on the browser clock');
         return null;
       }
-      const res = await fetch(url, { cache: 'no-store' });
+      const res = await step(fetch(url, { cache: 'no-store' }), 'fetch');
       if (!res.ok) return null;
       const type = (res.headers.get('content-type') || '').split(';')[0].trim();
-      if (!type.startsWith('image/') || !(await ImageDecoder.isTypeSupported(type))) return null;
-      const decoder = new ImageDecoder({ data: await res.arrayBuffer(), type });
-      await decoder.tracks.ready;
+      if (!type.startsWith('image/') || !(await step(ImageDecoder.isTypeSupported(type), 'isTypeSupported'))) return null;
+      const decoder = new ImageDecoder({ data: await step(res.arrayBuffer(), 'read'), type });
+      await step(decoder.tracks.ready, 'tracks.ready');
       const track = decoder.tracks.selectedTrack;
       if (!track || !track.animated || track.frameCount < 2) { decoder.close(); return null; }
-      await decoder.completed;
+      await step(decoder.completed, 'completed');
       const count = Math.min(track.frameCount, MAX_FRAMES);
       if (track.frameCount > MAX_FRAMES) warnings.add(`animated image ${url}: only its first ${MAX_FRAMES} frames are used`);
       const frames = [];
       let end = 0;
       for (let i = 0; i < count; i++) {
-        const { image } = await decoder.decode({ frameIndex: i });
+        const { image } = await step(decoder.decode({ frameIndex: i }), 'decode');
         // Browsers draw frames shorter than 20 ms for 100 ms (GIF convention).
         let ms = (image.duration ?? 0) / 1000;
         if (!(ms >= 20)) ms = 100;
         end += ms;
-        frames.push({ url: await stillUrl(image), end });
+        frames.push({ url: stillUrl(image), end });
         image.close();
       }
       decoder.close();
@@ -134,16 +145,15 @@ function decodeAnimation(url) {
   return entry;
 }
 
-async function stillUrl(frame) {
-  const canvas = new OffscreenCanvas(frame.displayWidth, frame.displayHeight);
+// A PNG data: URL of one decoded frame. A detached <canvas> and its
+// synchronous toDataURL: OffscreenCanvas.convertToBlob waits about a second
+// per call under begin-frame control.
+function stillUrl(frame) {
+  const canvas = document.createElement('canvas');
+  canvas.width = frame.displayWidth;
+  canvas.height = frame.displayHeight;
   canvas.getContext('2d').drawImage(frame, 0, 0);
-  const blob = await canvas.convertToBlob({ type: 'image/png' });
-  return await new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
-    reader.onerror = () => reject(reader.error);
-    reader.readAsDataURL(blob);
-  });
+  return canvas.toDataURL('image/png');
 }
 
 function syncVideo(video, t) {

@@ -7,6 +7,7 @@ mod cli_render_options;
 mod cli_validate;
 mod fidelity;
 mod reference_page;
+mod render_assets;
 mod render_quality;
 mod scenario_fixtures;
 mod scenario_migration;

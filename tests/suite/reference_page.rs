@@ -46,12 +46,12 @@ impl ReferenceSite {
         Self { root }
     }
 
-    /// Copies font files into the site's `fonts/` folder; their URLs.
+    /// Copies a font file into the site (`webfonts/`: the asset server keeps `/fonts/` for a font directory); its URL.
     pub fn add_font(&self, file: &Path, name: &str) -> String {
-        let fonts = self.root.path().join("fonts");
+        let fonts = self.root.path().join("webfonts");
         std::fs::create_dir_all(&fonts).unwrap();
         std::fs::copy(file, fonts.join(name)).unwrap();
-        format!("fonts/{name}")
+        format!("webfonts/{name}")
     }
 }
 
@@ -78,6 +78,7 @@ pub struct ReferenceShot {
 /// A mounted reference page.
 pub struct ReferencePage {
     runtime: tokio::runtime::Runtime,
+    fps: f64,
     browser: Option<HeadlessBrowser>,
     page: Option<OverlayPage>,
     _server: AssetServer,
@@ -103,14 +104,15 @@ impl ReferencePage {
             assert_eq!(mounted["videoWidth"].as_u64(), Some(u64::from(width)), "the reference video: {mounted}");
             (server, browser, page)
         });
-        Self { runtime, browser: Some(browser), page: Some(page), _server: server, width, height }
+        Self { runtime, fps, browser: Some(browser), page: Some(page), _server: server, width, height }
     }
 
-    /// The package's picture at `t`.
+    /// The package's picture at `t` (played from 0 at the page's fps; `t`
+    /// should be a frame time).
     pub fn shot(&self, t: f64) -> ReferenceShot {
         let page = self.page.as_ref().unwrap();
         self.runtime.block_on(async {
-            let bbox = page.evaluate(&format!("window.reference.seek({t})")).await.expect("seek");
+            let bbox = page.evaluate(&format!("window.reference.seek({t}, {})", self.fps)).await.expect("seek");
             let caption = bbox.as_object().map(|b| {
                 let n = |k: &str| b[k].as_i64().unwrap_or(0).max(0) as u32;
                 let (x, y) = (n("x").min(self.width), n("y").min(self.height));
@@ -194,6 +196,40 @@ pub fn rgb_frame(video: &Path, width: u32, height: u32, index: u64) -> Vec<u8> {
     out.stdout
 }
 
+/// Frame `index` of `video`'s luma plane, as FFmpeg decodes it (no colour conversion).
+pub fn luma_plane(video: &Path, width: u32, height: u32, index: u64) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(video)
+        .args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let luma = (width * height) as usize;
+    assert!(out.stdout.len() >= luma, "frame {index} of {}", video.display());
+    out.stdout[..luma].to_vec()
+}
+
+/// The luma plane FFmpeg makes of an RGB24 picture (rgb24 → yuv420p, the
+/// conversion the test clip went through), so it compares with decoded luma.
+pub fn luma_of_rgb(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{width}x{height}"), "-i", "-"])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = rgb.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success());
+    out.stdout[..(width * height) as usize].to_vec()
+}
+
 /// `overlay` (RGBA, straight alpha) over `frame` (RGB24).
 pub fn composite(frame: &[u8], overlay: &[u8]) -> Vec<u8> {
     let mut out = frame.to_vec();
@@ -206,14 +242,13 @@ pub fn composite(frame: &[u8], overlay: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Luma PSNR (dB, BT.601 weights) of two RGB24 pictures `width` wide inside `area`.
+/// PSNR (dB) of two luma planes `width` wide inside `area`.
 pub fn psnr(a: &[u8], b: &[u8], width: u32, (x0, y0, x1, y1): CaptionBox) -> f64 {
-    let luma = |p: &[u8], i: usize| 0.299 * f64::from(p[i]) + 0.587 * f64::from(p[i + 1]) + 0.114 * f64::from(p[i + 2]);
     let (mut sum, mut n) = (0.0, 0.0);
     for y in y0..y1 {
         for x in x0..x1 {
-            let i = ((y * width + x) * 3) as usize;
-            let d = luma(a, i) - luma(b, i);
+            let i = (y * width + x) as usize;
+            let d = f64::from(a[i]) - f64::from(b[i]);
             sum += d * d;
             n += 1.0;
         }
