@@ -10,7 +10,7 @@ use motionrender_engine::media::{testclip::generate_clip, FrameRate};
 use motionrender_tests::{motionrender_binary, read_json, run_render};
 use serde_json::{json, Value};
 
-use super::reference_page::{composite, corpus, luma_of_rgb, luma_plane, psnr, rgb_frame, CaptionBox, ReferencePage, ReferenceSite};
+use super::reference_page::{composite, composite_luma, corpus, luma_plane, psnr, rgb_frame, CaptionBox, ReferencePage, ReferenceSite};
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
@@ -93,7 +93,8 @@ fn the_burned_in_caption_matches_the_packages_preview_in_every_case() {
         dump(case.file, &expected, &actual);
         let caption = shot.caption.unwrap_or_else(|| panic!("{}: the package shows nothing at {} s", case.file, case.t));
         let area = grow(caption);
-        let db = psnr(&luma_of_rgb(&expected, WIDTH, HEIGHT), &luma_plane(&out, WIDTH, HEIGHT, index), WIDTH, area);
+        let expected_luma = composite_luma(&luma_plane(&source, WIDTH, HEIGHT, index), &shot.rgba);
+        let db = psnr(&expected_luma, &luma_plane(&out, WIDTH, HEIGHT, index), WIDTH, area);
         eprintln!("fidelity {} ({}) at {} s: {db:.1} dB in {area:?}", case.file, case.what, case.t);
         if db < PSNR_MIN {
             failures.push(format!("{} ({}) at {} s: {db:.1} dB < {PSNR_MIN} in {area:?}", case.file, case.what, case.t));
@@ -136,13 +137,11 @@ fn basic_json_at_2_5_s_is_drawn_where_the_package_draws_it_and_validate_warns() 
     let caption = shot.caption.expect("the package shows cue1 at 2.5 s");
     assert!(caption.1 < HEIGHT / 2, "the package draws basic.json's caption in the top half: {caption:?}");
     let index = frame_index(2.5);
-    let source_frame = rgb_frame(&source, WIDTH, HEIGHT, index);
-    let expected = composite(&source_frame, &shot.rgba);
     let area = grow(caption);
-    let db = psnr(&luma_of_rgb(&expected, WIDTH, HEIGHT), &luma_plane(&out, WIDTH, HEIGHT, index), WIDTH, area);
+    let source_luma = luma_plane(&source, WIDTH, HEIGHT, index);
+    let db = psnr(&composite_luma(&source_luma, &shot.rgba), &luma_plane(&out, WIDTH, HEIGHT, index), WIDTH, area);
     eprintln!("basic.json at 2.5 s: {db:.1} dB in {area:?}");
     assert!(db >= PSNR_MIN, "the engine's caption is not where the package draws it: {db:.1} dB in {area:?}");
     // And the engine drew something there (not just the source).
-    let source_luma = luma_plane(&source, WIDTH, HEIGHT, index);
     assert!(psnr(&source_luma, &luma_plane(&out, WIDTH, HEIGHT, index), WIDTH, area) < 25.0, "no caption in the engine's frame at {area:?}");
 }

@@ -210,24 +210,22 @@ pub fn luma_plane(video: &Path, width: u32, height: u32, index: u64) -> Vec<u8> 
     out.stdout[..luma].to_vec()
 }
 
-/// The luma plane FFmpeg makes of an RGB24 picture (rgb24 → yuv420p, the
-/// conversion the test clip went through), so it compares with decoded luma.
-pub fn luma_of_rgb(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut child = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{width}x{height}"), "-i", "-"])
-        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = rgb.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success());
-    out.stdout[..(width * height) as usize].to_vec()
+/// The luma plane of `overlay` (RGBA, straight alpha) over a decoded luma
+/// plane: each overlay pixel's colour in BT.709 limited range (Chromium, and
+/// so an editor's preview, shows untagged video as BT.709, and the engine's
+/// compositor converts with BT.709), blended by its alpha. The source
+/// plane is used as decoded, with no colour conversion on either side.
+pub fn composite_luma(source: &[u8], overlay: &[u8]) -> Vec<u8> {
+    source
+        .iter()
+        .zip(overlay.chunks_exact(4))
+        .map(|(&y, o)| {
+            let a = f64::from(o[3]) / 255.0;
+            let rgb = 0.2126 * f64::from(o[0]) + 0.7152 * f64::from(o[1]) + 0.0722 * f64::from(o[2]);
+            let over = 16.0 + 219.0 / 255.0 * rgb;
+            (over * a + f64::from(y) * (1.0 - a)).round().clamp(0.0, 255.0) as u8
+        })
+        .collect()
 }
 
 /// `overlay` (RGBA, straight alpha) over `frame` (RGB24).

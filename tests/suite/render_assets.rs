@@ -10,7 +10,7 @@ use motionrender_engine::media::{testclip::generate_clip, FrameRate};
 use motionrender_tests::{fixtures_dir, luma_frames, read_json, run_render};
 use serde_json::{json, Value};
 
-use super::reference_page::{composite, luma_of_rgb, luma_plane, psnr, rgb_frame, ReferencePage, ReferenceSite};
+use super::reference_page::{composite_luma, luma_plane, psnr, ReferencePage, ReferenceSite};
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
@@ -95,7 +95,7 @@ fn a_family_from_the_font_folder_draws_the_text_and_a_missing_one_is_listed_as_a
 
     // ...and the engine's output matches that picture inside the brand line.
     let index = u64::from(FPS);
-    let expected = luma_of_rgb(&composite(&rgb_frame(&source, WIDTH, HEIGHT, index), &shot.rgba), WIDTH, HEIGHT);
+    let expected = composite_luma(&luma_plane(&source, WIDTH, HEIGHT, index), &shot.rgba);
     let actual = luma_plane(&out, WIDTH, HEIGHT, index);
     let line = (0, 60, WIDTH, 160);
     let db = psnr(&expected, &actual, WIDTH, line);
