@@ -40,7 +40,7 @@ fn keys_cover_every_section() {
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 60, "{keys:?}");
+    assert_eq!(keys.len(), 61, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"
