@@ -19,8 +19,9 @@ pub struct PathsConfig {
     /// Directory where finished renders are stored when S3 is not configured
     /// (`s3.bucket` empty); output keys cannot escape it. Default: `"data/output"`.
     pub output_dir: String,
-    /// Directory of the MotionText plugin pack to load plugins from; empty
-    /// means the bundled standard plugin pack. Default: `""`.
+    /// Directory of MotionText plugins added to the bundled standard pack
+    /// (its `<name>@<version>/` folders take precedence over the pack's of
+    /// the same name and version); empty means the pack alone. Default: `""`.
     pub plugin_dir: String,
     /// Directory of font files (`.ttf`, `.otf`, `.woff`, `.woff2`) the page
     /// loads as web fonts before the first capture, and where scenario font
