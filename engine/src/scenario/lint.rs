@@ -65,7 +65,22 @@ fn node(value: &Value, at: &Pointer, out: &mut Vec<Issue>) {
 #[cfg(test)]
 mod tests {
     use super::layout_warnings;
+    use crate::scenario::load_value;
     use serde_json::json;
+
+    #[test]
+    fn a_v13_position_array_is_kept_through_migration_and_warned_about() {
+        let v13 = json!({"version": "1.3", "timebase": {"unit": "seconds"}, "stage": {"baseAspect": "16:9"},
+            "tracks": [{"id": "t", "type": "subtitle", "layer": 1}],
+            "cues": [{"id": "c", "track": "t", "root": {"id": "g", "e_type": "group", "children": [
+                {"id": "x", "e_type": "text", "content": "hi", "absStart": 1, "absEnd": 2, "layout": {"position": [0.5, 0.8]}}
+            ]}}]});
+        let scenario = load_value(&v13).map_err(|e| e.to_string());
+        let Ok(scenario) = scenario else { panic!("{scenario:?}") };
+        assert_eq!(scenario.document["cues"][0]["root"]["children"][0]["layout"]["position"], json!([0.5, 0.8]));
+        let pointers: Vec<String> = scenario.warnings.iter().map(|i| i.pointer.to_string()).collect();
+        assert_eq!(pointers, ["/cues/0/root/children/0/layout/position"]);
+    }
 
     #[test]
     fn points_at_each_array_the_package_ignores() {
