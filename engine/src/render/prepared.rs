@@ -268,13 +268,18 @@ impl PreparedRender {
             report.stages.browser_start += worker.browser_start;
             if let (Some(page), true) = (worker.page, report.capture_mode.is_empty()) {
                 report.plugins_missing = page.loaded.plugins.missing.iter().map(|m| format!("{}: {}", m.name, m.reason)).collect();
-                report.warnings = page.loaded.warnings;
+                report.warnings.extend(page.loaded.warnings);
                 report.fonts = page.loaded.fonts;
                 report.capture_mode = page.capture_mode;
                 report.capture_fallback = page.capture_fallback;
             }
             for (plan, segment) in worker.segments {
                 report.frames.add(&segment.counts);
+                for warning in &segment.warnings {
+                    if !report.warnings.contains(warning) {
+                        report.warnings.push(warning.clone());
+                    }
+                }
                 add_stages(&mut report.stages, &segment.stages);
                 encoded += segment.encoded;
                 segments.push((plan.index, segment_path(self.scratch.path(), plan.index)));

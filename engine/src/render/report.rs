@@ -104,6 +104,9 @@ pub struct FinishedSegment {
     pub stages: StageSeconds,
     /// Frames the encoder wrote.
     pub encoded: u64,
+    /// Warnings of the page while it drew the segment (animated media).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One failed attempt of a segment that was retried.
