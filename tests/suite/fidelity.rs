@@ -24,6 +24,10 @@ const PSNR_MIN: f64 = 35.0;
 const MARGIN: u32 = 12;
 
 /// One comparison: a corpus scenario at a time (a frame time at FPS).
+/// Measured (Chromium 156 headless shell, x264 quality 100): word-level
+/// 49.0 dB, boxed 53.0, stroked 52.7, plugin-animated 49.8, layout 56.3;
+/// `basic.json` at 2.5 s 52.3. Every case reaches the bound with the same
+/// browser for both pictures, so none needs an exception.
 struct Case {
     file: &'static str,
     t: f64,
