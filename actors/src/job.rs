@@ -388,6 +388,7 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
         out: dir.join("output.mp4"),
         work_dir: dir.clone(),
         plugin_dir: config.paths.plugin_dir().map(PathBuf::from),
+        font_dir: config.paths.font_dir().map(PathBuf::from),
         settings,
     };
     let finished: BTreeMap<_, _> = shared.store.segments(&job_id).await?.into_iter().collect();

@@ -45,7 +45,7 @@ fn keys_cover_every_section() {
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 67, "{keys:?}");
+    assert_eq!(keys.len(), 68, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

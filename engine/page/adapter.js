@@ -3,14 +3,17 @@
 // the output size and exposes `window.motionrender`, which the engine calls
 // through CDP `Runtime.evaluate` (awaitPromise, returnByValue):
 //
-//   await load({scenario, width, height, fps}) -> {ok, width, height, devicePixelRatio, plugins, warnings}
-//   seek(t)                                    -> {fingerprint, bbox, alpha}
+//   await load({scenario, width, height, fps, fonts}) -> {ok, width, height, devicePixelRatio, plugins, fonts, warnings}
+//   seek(t)                                    -> {fingerprint, bbox, alpha} (a Promise while media catch up)
+//   fontProbes() / clearFontProbes()           -> elements the engine asks Chromium which fonts drew
 //   fingerprint()                              -> string ("" when nothing is visible)
 //   setOpaque(on)                              -> elements lifted to opacity 1
 //   configurePlugins({serverBase} | {pluginBase}) -> {pluginBase}
 //   dispose()
 //
 // README.md defines the fingerprint and the plugin URL layout.
+
+import { syncMedia, mediaWarnings } from './media-clock.js';
 
 const PACKAGE_URL = './node_modules/motiontext-renderer/dist/index.js';
 // A plugin named without a version is version 1.0.0, as in the package's loader.
@@ -44,7 +47,7 @@ const pluginCache = new Map(); // `${pluginBase}|${key}` -> {module, manifest, b
 // ---------------------------------------------------------------------------
 // load
 
-async function load({ scenario, width, height, fps = 30 } = {}) {
+async function load({ scenario, width, height, fps = 30, fonts = [] } = {}) {
   if (typeof scenario === 'string') scenario = JSON.parse(scenario);
   if (!isSide(width) || !isSide(height)) {
     throw new Error(`load: width and height must be integers in 1..${MAX_STAGE_SIDE}, got ${width}x${height}`);
@@ -90,14 +93,19 @@ async function load({ scenario, width, height, fps = 30 } = {}) {
 
   try {
     // The package's own v2.0 validation runs here; its message is kept as is.
-    await renderer.loadConfig(normalizeLayouts(scenario));
+    // As written: the package's output is the reference, array positions
+    // included (it ignores them; the engine's validate and QC say so).
+    await renderer.loadConfig(scenario);
   } catch (e) {
     dispose();
     throw new Error(e && e.message ? e.message : String(e));
   }
 
   const plugins = await loadPlugins(scenario);
+  const fontReport = await loadFonts(fonts);
   await Promise.race([document.fonts.ready, sleep(2000)]);
+  requestedFamilies = fontFamilies(scenario);
+  probeText = sampleText(scenario);
 
   const r = stage.getBoundingClientRect();
   if (r.left !== 0 || r.top !== 0 || r.width !== width || r.height !== height ||
@@ -115,7 +123,8 @@ async function load({ scenario, width, height, fps = 30 } = {}) {
   }
   for (const f of plugins.substituted) warnings.push(`plugin ${f.wanted} not found; using ${f.using} from the pack`);
   for (const m of plugins.missing) warnings.push(`plugin ${m.name} not loaded: ${m.reason}`);
-  return { ok: true, width, height, devicePixelRatio: window.devicePixelRatio, plugins, warnings };
+  for (const f of fontReport.failed) warnings.push(`font ${f.family} (${f.url}) not loaded: ${f.reason}`);
+  return { ok: true, width, height, devicePixelRatio: window.devicePixelRatio, plugins, fonts: fontReport, warnings };
 }
 
 function isSide(v) {
@@ -143,7 +152,10 @@ function seek(t) {
     throw new Error(`seek: time must be a finite number of seconds, got ${t}`);
   }
   current.renderer.seek(t); // synchronous re-render at media time t
-  return measure(false);
+  // Animated images and videos are set to t too; when one needs decoding
+  // or seeking first, the answer is a Promise (the engine awaits it).
+  const pending = syncMedia(current.stage, t);
+  return pending ? pending.then(() => measure(false)) : measure(false);
 }
 
 // Elements whose opacity setOpaque(true) lifted to 1, with their inline value.
@@ -594,50 +606,85 @@ function pluginNames(scenario) {
 }
 
 // ---------------------------------------------------------------------------
-// Layout normalisation
+// Fonts
 //
-// MOTIONTEXT.md allows `layout.position` as [x, y] as well as {x, y}, and the
-// sample scenarios use arrays (basic.json). motiontext-renderer 1.5.0 reads
-// only the object forms and silently ignores an array, so such a caption is
-// laid out as if it had no position (at the top of the stage). Before the
-// package sees the scenario, this rewrites, on a copy, the pair arrays it
-// would ignore, after following `define.` references:
-//   layout.position [x, y]            -> {x, y}
-//   layout.size [w, h]                -> {width, height}
-//   layout.transform.translate [x, y] -> {x, y}
-//   layout.transform.scale [x, y]     -> {x, y}
-// Everything else is passed through untouched. Already-normalised input is
-// left as it is, so the engine may do the same rewrite before calling load.
+// The engine passes the faces to load: [{family, url, weight, style}], each
+// url on the asset server (/fonts/...). Each is loaded with the FontFace API
+// and added to document.fonts before the first capture. Which family each
+// requested font-family list actually drew with is asked of Chromium itself
+// (CSS.getPlatformFontsForNode) on probe elements: fontProbes() makes one per
+// distinct `fontFamily` value of the scenario, outside the stage.
 
-function normalizeLayouts(scenario) {
-  if (!scenario || typeof scenario !== 'object') return scenario;
-  const copy = structuredClone(scenario);
-  const deref = definesOf(copy);
-  const isPair = (v) => Array.isArray(v) && v.length === 2 &&
-    v.every((n) => typeof n === 'number' && Number.isFinite(n));
-  // Object-valued field of `owner`, copied first when it came from `define`.
-  const own = (owner, key) => {
-    const v = deref(owner[key]);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
-    if (v !== owner[key]) owner[key] = structuredClone(v);
-    return owner[key];
-  };
-  const pair = (obj, key, a, b) => {
-    const v = deref(obj[key]);
-    if (isPair(v)) obj[key] = { [a]: v[0], [b]: v[1] };
-  };
-  eachNode(copy, deref, (node) => {
-    const layout = own(node, 'layout');
-    if (!layout) return;
-    pair(layout, 'position', 'x', 'y');
-    pair(layout, 'size', 'width', 'height');
-    const transform = own(layout, 'transform');
-    if (transform) {
-      pair(transform, 'translate', 'x', 'y');
-      pair(transform, 'scale', 'x', 'y');
+let requestedFamilies = [];
+let probeText = '';
+
+async function loadFonts(fonts) {
+  const loaded = [];
+  const failed = [];
+  for (const f of Array.isArray(fonts) ? fonts : []) {
+    if (!f || typeof f.family !== 'string' || typeof f.url !== 'string') continue;
+    try {
+      const face = new FontFace(f.family, `url(${JSON.stringify(new URL(f.url, location.href).href)})`,
+        { weight: f.weight || 'normal', style: f.style || 'normal' });
+      document.fonts.add(face);
+      await face.load();
+      loaded.push({ family: f.family, url: f.url });
+    } catch (e) {
+      failed.push({ family: f.family, url: f.url, reason: e && e.message ? e.message : String(e) });
     }
+  }
+  return { loaded, failed };
+}
+
+// Distinct `fontFamily` strings anywhere in the scenario (define included).
+function fontFamilies(scenario) {
+  const out = new Set();
+  const deref = definesOf(scenario);
+  const walk = (v, depth) => {
+    if (!v || typeof v !== 'object' || depth > 64) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'fontFamily') {
+        const fam = deref(x);
+        if (typeof fam === 'string' && fam.trim()) out.add(fam.trim());
+      } else walk(x, depth + 1);
+    }
+  };
+  walk(scenario, 0);
+  return [...out];
+}
+
+// Up to 400 characters of the scenario's text, plus Latin letters and digits.
+function sampleText(scenario) {
+  let s = '';
+  const deref = definesOf(scenario);
+  eachNode(scenario, deref, (node) => {
+    const t = deref(node.text ?? node.content);
+    if (typeof t === 'string' && s.length < 400) s += t + ' ';
   });
-  return copy;
+  return (s.slice(0, 400) + ' AaBbGgQq 0123').trim();
+}
+
+function fontProbes() {
+  clearFontProbes();
+  return requestedFamilies.map((family, i) => {
+    const el = document.createElement('div');
+    el.id = `motionrender-font-probe-${i}`;
+    Object.assign(el.style, { position: 'absolute', left: '0px', top: '0px', visibility: 'hidden',
+      whiteSpace: 'pre', fontSize: '32px', pointerEvents: 'none' });
+    // Laid out and painted (a hidden element reports no glyphs), but off
+    // the page and outside the stage, so no capture ever shows it.
+    el.style.left = '-100000px';
+    el.style.visibility = 'visible';
+    el.style.fontFamily = family;
+    el.textContent = probeText;
+    document.body.appendChild(el);
+    void el.getBoundingClientRect(); // lay it out now: no frame may come before the query
+    return { selector: `#${el.id}`, family };
+  });
+}
+
+function clearFontProbes() {
+  for (const el of document.querySelectorAll('[id^="motionrender-font-probe-"]')) el.remove();
 }
 
 // ---------------------------------------------------------------------------
@@ -680,6 +727,9 @@ Object.assign(api, {
   seek,
   fingerprint,
   setOpaque,
+  fontProbes,
+  clearFontProbes,
+  mediaWarnings,
   // Debugging aid: the unhashed description behind the current fingerprint.
   describe: () => (current ? measure(true) : { fingerprint: '', bbox: null, raw: '' }),
   configurePlugins,

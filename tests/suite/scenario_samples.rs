@@ -116,7 +116,7 @@ fn demo_fades_fits_a_12_second_clip_with_fading_subtitles() {
     let mut windows = 0;
     for cue in scenario.document["cues"].as_array().unwrap() {
         let position = cue["root"]["layout"]["position"].clone();
-        assert_eq!(position, serde_json::json!([0.5, 0.85]), "{}: not at the subtitle position", cue["id"]);
+        assert_eq!(position, serde_json::json!({"x": 0.5, "y": 0.85}), "{}: not at the subtitle position", cue["id"]);
         walk_v2(&cue["root"], None, &mut |node, base| {
             for entry in node.get("pluginChain").and_then(Value::as_array).into_iter().flatten() {
                 let base = base.unwrap_or_else(|| panic!("{}: a plugin without a displayTime", node["id"]));

@@ -380,7 +380,7 @@ mod tests {
             store.apply("ab", &JobChange::Cancel).unwrap();
             let refused = store.apply("ab", &JobChange::Start).unwrap_err();
             assert!(matches!(refused, StoreError::Illegal(_)), "{refused}");
-            let segment = FinishedSegment { first_frame: 0, frame_count: 10, counts: Default::default(), stages: Default::default(), encoded: 10 };
+            let segment = FinishedSegment { first_frame: 0, frame_count: 10, counts: Default::default(), stages: Default::default(), encoded: 10, warnings: Vec::new() };
             store.put_segment("a", 2, &segment).unwrap();
             store.put_segment("a", 10, &segment).unwrap();
         }

@@ -61,6 +61,7 @@ impl RealSource {
             out: out.clone(),
             work_dir: work.to_path_buf(),
             plugin_dir: self.plugin_dir.clone(),
+            font_dir: None,
             settings,
         };
         // Each run's peak starts from now (Linux: "5" resets VmHWM); where

@@ -19,10 +19,14 @@ pub struct PathsConfig {
     /// Directory where finished renders are stored when S3 is not configured
     /// (`s3.bucket` empty); output keys cannot escape it. Default: `"data/output"`.
     pub output_dir: String,
-    /// Directory of the MotionText plugin pack to load plugins from; empty
-    /// means the standard pack that comes with the page
-    /// (`<page folder>/plugins`). Default: `""`.
+    /// Directory of MotionText plugins added to the bundled standard pack
+    /// (its `<name>@<version>/` folders take precedence over the pack's of
+    /// the same name and version); empty means the pack alone. Default: `""`.
     pub plugin_dir: String,
+    /// Directory of font files (`.ttf`, `.otf`, `.woff`, `.woff2`) the page
+    /// loads as web fonts before the first capture, and where scenario font
+    /// assets are looked up; empty means system fonts only. Default: `""`.
+    pub font_dir: String,
     /// Folder of the browser page (`index.html`, `adapter.js`, `plugins/`
     /// and the npm packages in `node_modules/`); empty means the installed
     /// page, `../share/motionrender/page` beside the executable (and, in a
@@ -45,6 +49,11 @@ impl PathsConfig {
     pub fn page_dir(&self) -> Option<&str> {
         non_empty(&self.page_dir)
     }
+
+    /// The font directory, or `None` for system fonts only.
+    pub fn font_dir(&self) -> Option<&str> {
+        non_empty(&self.font_dir)
+    }
 }
 
 impl Default for PathsConfig {
@@ -55,6 +64,7 @@ impl Default for PathsConfig {
             output_dir: "data/output".to_owned(),
             plugin_dir: String::new(),
             page_dir: String::new(),
+            font_dir: String::new(),
             input_roots: vec!["data/inputs".to_owned()],
         }
     }

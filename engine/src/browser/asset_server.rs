@@ -1,6 +1,13 @@
-//! The loopback asset server: serves the page folder at `/` and an optional
-//! plugin directory at `/plugins/` to the headless browser, over plain
-//! HTTP/1.1 on 127.0.0.1, GET and HEAD only, one request per connection.
+//! The loopback asset server: serves the page folder at `/`, the plugins at
+//! `/plugins/` and an optional font directory at `/fonts/` to the headless
+//! browser, over plain HTTP/1.1 on 127.0.0.1, GET and HEAD only, one request
+//! per connection.
+//!
+//! `/plugins/` is the bundled pack (the page folder's `plugins/`) with the
+//! configured plugin directory added on top: a plugin folder
+//! `<name>@<version>/` present in the directory is served from there (the
+//! directory takes precedence for the same name and version), any other from
+//! the pack; `/plugins/index.json` is the union of both lists.
 //!
 //! Paths are confined to their root: `..` segments, backslashes and NUL are
 //! refused, and the file found is canonicalized and must still lie under the
@@ -38,15 +45,36 @@ pub struct AssetServer {
 struct Roots {
     page: PathBuf,
     plugins: Option<PathBuf>,
+    fonts: Option<PathBuf>,
+}
+
+/// Which folder a request target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Page,
+    Plugins,
+    Fonts,
 }
 
 impl AssetServer {
     /// Binds 127.0.0.1 on a free port and serves `page_dir` at `/` and
     /// `plugin_dir` (when given) at `/plugins/`. Must run inside a tokio runtime.
     pub async fn start(page_dir: &Path, plugin_dir: Option<&Path>) -> Result<Self, BrowserError> {
+        Self::start_with_fonts(page_dir, plugin_dir, None).await
+    }
+
+    /// Like [`AssetServer::start`], and serves `font_dir` (when given) at `/fonts/`.
+    pub async fn start_with_fonts(
+        page_dir: &Path,
+        plugin_dir: Option<&Path>,
+        font_dir: Option<&Path>,
+    ) -> Result<Self, BrowserError> {
         let page = canonical_dir(page_dir, "page directory")?;
         let plugins = plugin_dir
             .map(|d| canonical_dir(d, "plugin directory"))
+            .transpose()?;
+        let fonts = font_dir
+            .map(|d| canonical_dir(d, "font directory"))
             .transpose()?;
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
@@ -59,7 +87,7 @@ impl AssetServer {
             source,
         })?;
         let (stop, stopped) = oneshot::channel();
-        let roots = Arc::new(Roots { page, plugins });
+        let roots = Arc::new(Roots { page, plugins, fonts });
         let task = tokio::spawn(serve(listener, roots, stopped));
         tracing::debug!(%addr, "asset server started");
         Ok(Self {
@@ -165,8 +193,8 @@ async fn answer(mut stream: TcpStream, roots: &Roots) -> std::io::Result<()> {
         "HEAD" => true,
         _ => return respond_status(&mut stream, 405, "Method Not Allowed", false).await,
     };
-    let file = match resolve(roots, target) {
-        Resolved::File(path) => path,
+    let (area, segments) = match resolve(target) {
+        Resolved::Path(area, segments) => (area, segments),
         Resolved::BadRequest => {
             return respond_status(&mut stream, 400, "Bad Request", head_only).await
         }
@@ -174,12 +202,17 @@ async fn answer(mut stream: TcpStream, roots: &Roots) -> std::io::Result<()> {
             return respond_status(&mut stream, 404, "Not Found", head_only).await
         }
     };
-    let Some(file) = confine(roots, target, &file).await else {
-        return respond_status(&mut stream, 404, "Not Found", head_only).await;
+    let found = match (area, &roots.plugins) {
+        (Area::Plugins, Some(_)) if segments == ["index.json"] => {
+            merged_pack_index(roots).await.map(|body| (PathBuf::from("index.json"), body))
+        }
+        _ => match locate(roots, area, &segments).await {
+            Some(file) => tokio::fs::read(&file).await.ok().map(|body| (file, body)),
+            None => None,
+        },
     };
-    let body = match tokio::fs::read(&file).await {
-        Ok(body) => body,
-        Err(_) => return respond_status(&mut stream, 404, "Not Found", head_only).await,
+    let Some((file, body)) = found else {
+        return respond_status(&mut stream, 404, "Not Found", head_only).await;
     };
     let header = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
@@ -237,14 +270,16 @@ async fn respond_status(
 }
 
 enum Resolved {
-    File(PathBuf),
+    /// A file path below an area's root, as plain path segments.
+    Path(Area, Vec<String>),
     BadRequest,
     NotFound,
 }
 
-/// Maps a request target to a path under its root, refusing anything that
-/// could leave it. The result still has to pass [`confine`].
-fn resolve(roots: &Roots, target: &str) -> Resolved {
+/// Maps a request target to an area and plain path segments, refusing
+/// anything that could leave the area's root. The file found still has to
+/// pass [`confine`].
+fn resolve(target: &str) -> Resolved {
     let path = target.split(['?', '#']).next().unwrap_or("");
     if !path.starts_with('/') {
         return Resolved::BadRequest;
@@ -255,11 +290,14 @@ fn resolve(roots: &Roots, target: &str) -> Resolved {
     if decoded.contains('\\') || decoded.contains('\0') {
         return Resolved::BadRequest;
     }
-    let (root, rest) = match (&roots.plugins, decoded.strip_prefix("/plugins/")) {
-        (Some(plugins), Some(rest)) => (plugins, rest),
-        _ => (&roots.page, &decoded[1..]),
+    let (area, rest) = if let Some(rest) = decoded.strip_prefix("/plugins/") {
+        (Area::Plugins, rest)
+    } else if let Some(rest) = decoded.strip_prefix("/fonts/") {
+        (Area::Fonts, rest)
+    } else {
+        (Area::Page, &decoded[1..])
     };
-    let mut out = root.clone();
+    let mut segments = Vec::new();
     for segment in rest.split('/') {
         match segment {
             "" | "." => continue,
@@ -268,34 +306,82 @@ fn resolve(roots: &Roots, target: &str) -> Resolved {
                 // A segment must be one plain path component.
                 let mut comps = Path::new(s).components();
                 match (comps.next(), comps.next()) {
-                    (Some(Component::Normal(_)), None) => out.push(s),
+                    (Some(Component::Normal(_)), None) => segments.push(s.to_owned()),
                     _ => return Resolved::BadRequest,
                 }
             }
         }
     }
-    if out == *root {
+    if segments.is_empty() {
         return Resolved::NotFound;
     }
-    Resolved::File(out)
+    Resolved::Path(area, segments)
 }
 
-/// Canonicalizes `file` and checks it is a regular file still under its root.
-async fn confine(roots: &Roots, target: &str, file: &Path) -> Option<PathBuf> {
+/// The file an area's path names: fonts from the font directory; plugins
+/// from the plugin directory when it has that plugin folder, else from the
+/// bundled pack; everything else from the page folder.
+async fn locate(roots: &Roots, area: Area, segments: &[String]) -> Option<PathBuf> {
+    let join = |root: &Path, segments: &[String]| segments.iter().fold(root.to_path_buf(), |p, s| p.join(s));
+    let bundled = roots.page.join("plugins");
+    match area {
+        Area::Page => confine(&roots.page, &join(&roots.page, segments)).await,
+        Area::Fonts => {
+            let root = roots.fonts.as_ref()?;
+            confine(root, &join(root, segments)).await
+        }
+        Area::Plugins => {
+            if let Some(dir) = &roots.plugins {
+                let folder = dir.join(&segments[0]);
+                if tokio::fs::metadata(&folder).await.is_ok_and(|m| m.is_dir()) {
+                    return confine(dir, &join(dir, segments)).await;
+                }
+            }
+            confine(&roots.page, &join(&bundled, segments)).await
+        }
+    }
+}
+
+/// Canonicalizes `file` and checks it is a regular file still under `root`.
+async fn confine(root: &Path, file: &Path) -> Option<PathBuf> {
     let canonical = tokio::fs::canonicalize(file).await.ok()?;
-    let under_page = canonical.starts_with(&roots.page);
-    let under_plugins = roots
-        .plugins
-        .as_ref()
-        .is_some_and(|p| canonical.starts_with(p));
-    let wants_plugins = roots.plugins.is_some() && target.starts_with("/plugins/");
-    let allowed = if wants_plugins {
-        under_plugins
-    } else {
-        under_page
-    };
     let meta = tokio::fs::metadata(&canonical).await.ok()?;
-    (allowed && meta.is_file()).then_some(canonical)
+    (canonical.starts_with(root) && meta.is_file()).then_some(canonical)
+}
+
+/// `/plugins/index.json` with a plugin directory: the pack's list and the
+/// directory's (its own `index.json` if any, plus its `<name>@<version>`
+/// folders), versions merged per name.
+async fn merged_pack_index(roots: &Roots) -> Option<Vec<u8>> {
+    let mut merged: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    let mut add_index = |text: &[u8]| {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(text) {
+            for (name, versions) in map {
+                let list = versions.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned));
+                merged.entry(name).or_default().extend(list);
+            }
+        }
+    };
+    if let Some(file) = confine(&roots.page, &roots.page.join("plugins").join("index.json")).await {
+        add_index(&tokio::fs::read(&file).await.ok()?);
+    }
+    let dir = roots.plugins.as_ref()?;
+    if let Some(file) = confine(dir, &dir.join("index.json")).await {
+        if let Ok(text) = tokio::fs::read(&file).await {
+            add_index(&text);
+        }
+    }
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some((id, version)) = name.rsplit_once('@') {
+                if !id.is_empty() && entry.path().join("manifest.json").is_file() {
+                    merged.entry(id.to_owned()).or_default().insert(version.to_owned());
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&merged).ok()
 }
 
 /// Decodes `%XX` escapes; `None` for a malformed escape or non-UTF-8 result.
@@ -346,46 +432,36 @@ fn content_type(path: &Path) -> &'static str {
 mod tests {
     use super::*;
 
-    fn roots() -> Roots {
-        Roots {
-            page: PathBuf::from("/srv/page"),
-            plugins: Some(PathBuf::from("/srv/plugins")),
-        }
-    }
-
-    fn path_of(r: Resolved) -> Option<PathBuf> {
+    fn segments(r: Resolved) -> Option<(Area, Vec<String>)> {
         match r {
-            Resolved::File(p) => Some(p),
+            Resolved::Path(area, segments) => Some((area, segments)),
             _ => None,
         }
     }
 
     #[test]
-    fn resolves_under_the_right_root() {
-        let r = roots();
+    fn resolves_under_the_right_area() {
+        assert_eq!(segments(resolve("/index.html?x=1")), Some((Area::Page, vec!["index.html".to_owned()])));
         assert_eq!(
-            path_of(resolve(&r, "/index.html?x=1")),
-            Some(PathBuf::from("/srv/page/index.html"))
+            segments(resolve("/plugins/fadeIn@1.0.0/manifest.json")),
+            Some((Area::Plugins, vec!["fadeIn@1.0.0".to_owned(), "manifest.json".to_owned()]))
         );
-        assert_eq!(
-            path_of(resolve(&r, "/plugins/fadeIn@1.0.0/manifest.json")),
-            Some(PathBuf::from("/srv/plugins/fadeIn@1.0.0/manifest.json"))
-        );
+        assert_eq!(segments(resolve("/fonts/Brand/a.ttf")), Some((Area::Fonts, vec!["Brand".to_owned(), "a.ttf".to_owned()])));
     }
 
     #[test]
     fn refuses_traversal_in_any_spelling() {
-        let r = roots();
         for bad in [
             "/../Cargo.toml",
             "/%2e%2e/Cargo.toml",
             "/a/%2E%2E/%2e%2e/x",
             "/plugins/../x",
+            "/fonts/../x",
             "/a%5c..%5cx",
             "/%zz",
             "x",
         ] {
-            assert!(path_of(resolve(&r, bad)).is_none(), "{bad} must be refused");
+            assert!(segments(resolve(bad)).is_none(), "{bad} must be refused");
         }
     }
 }

@@ -35,6 +35,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 
+use super::fonts::{fallback_of, first_family, FontFace, FontFallback, FontReport};
 use super::{BrowserError, CaptureMode, HeadlessBrowser};
 use crate::media::BoundingBox;
 
@@ -85,6 +86,38 @@ pub struct LoadReport {
     pub plugins: PluginReport,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Filled by [`OverlayPage::load_with_fonts`] from the page's answer and
+    /// Chromium's own account of the fonts it drew with.
+    #[serde(skip)]
+    pub fonts: FontReport,
+}
+
+/// The page's account of the faces it loaded.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct PageFonts {
+    #[serde(default)]
+    loaded: Vec<PageFace>,
+    #[serde(default)]
+    failed: Vec<PageFaceFailure>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PageFace {
+    family: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PageFaceFailure {
+    family: String,
+    url: String,
+    reason: String,
+}
+
+/// A probe element the page made for one requested `fontFamily` value.
+#[derive(Debug, Clone, Deserialize)]
+struct FontProbe {
+    selector: String,
+    family: String,
 }
 
 /// The plugins a scenario named, and which of them could be loaded.
@@ -342,13 +375,25 @@ impl OverlayPage {
         scenario: &serde_json::Value,
         fps: f64,
     ) -> Result<LoadReport, BrowserError> {
+        self.load_with_fonts(scenario, fps, &[]).await
+    }
+
+    /// [`OverlayPage::load`] that first loads `fonts` (faces on the asset
+    /// server) and then asks Chromium which font drew each `fontFamily`
+    /// value of the scenario; the report lists those that fell back.
+    pub async fn load_with_fonts(
+        &self,
+        scenario: &serde_json::Value,
+        fps: f64,
+        fonts: &[FontFace],
+    ) -> Result<LoadReport, BrowserError> {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(BrowserError::InvalidArgument {
                 op: "load",
                 detail: format!("fps must be positive, got {fps}"),
             });
         }
-        let arg = serde_json::json!({ "scenario": scenario, "width": self.width, "height": self.height, "fps": fps });
+        let arg = serde_json::json!({ "scenario": scenario, "width": self.width, "height": self.height, "fps": fps, "fonts": fonts });
         let value = self
             .call(
                 "load",
@@ -356,10 +401,59 @@ impl OverlayPage {
                 self.timeouts.load,
             )
             .await?;
-        serde_json::from_value(value.clone()).map_err(|e| BrowserError::BadAnswer {
+        let mut report: LoadReport = serde_json::from_value(value.clone()).map_err(|e| BrowserError::BadAnswer {
             op: "load",
             detail: format!("{e} in {value}"),
-        })
+        })?;
+        let page_fonts: PageFonts = value.get("fonts").cloned().map(serde_json::from_value).transpose().ok().flatten().unwrap_or_default();
+        let mut loaded: Vec<String> = Vec::new();
+        for face in page_fonts.loaded {
+            if !loaded.contains(&face.family) {
+                loaded.push(face.family);
+            }
+        }
+        report.fonts = FontReport {
+            failed: page_fonts.failed.iter().map(|f| format!("{} ({}): {}", f.family, f.url, f.reason)).collect(),
+            fallbacks: self.font_fallbacks(&loaded).await?,
+            loaded,
+        };
+        for fallback in &report.fonts.fallbacks {
+            report.warnings.push(format!("font family {} is not available; the text is drawn with {}", fallback.family, fallback.used));
+        }
+        Ok(report)
+    }
+
+    /// For each `fontFamily` value of the loaded scenario whose first family
+    /// did not draw the page's probe text: what did
+    /// (`CSS.getPlatformFontsForNode` on the page's probe elements).
+    async fn font_fallbacks(&self, loaded: &[String]) -> Result<Vec<FontFallback>, BrowserError> {
+        use chromiumoxide::cdp::browser_protocol::css::{EnableParams as CssEnable, GetPlatformFontsForNodeParams};
+        use chromiumoxide::cdp::browser_protocol::dom::{EnableParams as DomEnable, GetDocumentParams, QuerySelectorParams};
+        let value = self.call("fontProbes", "motionrender.fontProbes()".to_owned(), self.timeouts.frame).await?;
+        let probes: Vec<FontProbe> = serde_json::from_value(value.clone())
+            .map_err(|e| BrowserError::BadAnswer { op: "fontProbes", detail: format!("{e} in {value}") })?;
+        let mut out = Vec::new();
+        if probes.iter().all(|p| first_family(&p.family).is_none()) {
+            return Ok(out);
+        }
+        let deadline = Instant::now() + self.timeouts.load;
+        self.command(deadline, "DOM.enable", DomEnable::default()).await?;
+        self.command(deadline, "CSS.enable", CssEnable::default()).await?;
+        let document = self.command(deadline, "DOM.getDocument", GetDocumentParams::default()).await?;
+        for probe in probes {
+            let Some(family) = first_family(&probe.family) else { continue };
+            let node = self
+                .command(deadline, "DOM.querySelector", QuerySelectorParams::new(document.root.node_id, probe.selector.clone()))
+                .await?;
+            let fonts = self.command(deadline, "CSS.getPlatformFontsForNode", GetPlatformFontsForNodeParams::new(node.node_id)).await?;
+            let used: Vec<(String, bool, f64)> =
+                fonts.fonts.iter().map(|f| (f.family_name.clone(), f.is_custom_font, f.glyph_count)).collect();
+            if let Some(used) = fallback_of(&family, loaded, &used) {
+                out.push(FontFallback { family, requested: probe.family, used });
+            }
+        }
+        let _ = self.call("clearFontProbes", "motionrender.clearFontProbes()".to_owned(), self.timeouts.frame).await;
+        Ok(out)
     }
 
     /// Renders the stage at media time `t` (seconds) and reports what is visible.

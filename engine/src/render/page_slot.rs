@@ -28,7 +28,7 @@ impl LoadedPage {
         let page = OverlayPage::open(browser, &job.asset_base_url, job.info.width, job.info.height, settings.page_timeouts).await?;
         let loaded = async {
             page.configure_plugins(&job.asset_base_url).await?;
-            Ok::<_, RenderError>(page.load(&job.scenario, job.info.frame_rate.as_f64()).await?)
+            Ok::<_, RenderError>(page.load_with_fonts(&job.scenario, job.info.frame_rate.as_f64(), &job.fonts).await?)
         }
         .await;
         let loaded = match loaded {

@@ -14,7 +14,7 @@ use super::page_slot::PageReport;
 use super::pressure::PressureGate;
 use super::report::{FinishedSegment, FrameCounts, PeakMemory, QueueWaitSummary, RenderError, RenderReport, Retry, StageSeconds};
 use super::settings::{CaptureHook, RenderControl, RenderRequest, RenderSettings, SegmentHook};
-use crate::browser::{locate_page_dir, AssetServer};
+use crate::browser::{locate_page_dir, plan_fonts, AssetServer, FontFace};
 use crate::queue::QueueDepth;
 use crate::media::{merge_segments, probe, select_encoder, EncoderSelection, MediaInfo};
 use crate::plan::{plan_segments, SegmentPlan};
@@ -26,6 +26,11 @@ pub struct JobContext {
     /// The output's view of the video: its size, rate and frame count.
     pub info: MediaInfo,
     pub scenario: serde_json::Value,
+    /// The scenario's warnings (`pointer: message`), for the QC report.
+    pub scenario_warnings: Vec<String>,
+    /// The faces the page loads, and font assets that could not be served.
+    pub fonts: Vec<FontFace>,
+    pub font_warnings: Vec<String>,
     pub alive: Vec<TimeRange>,
     pub settings: RenderSettings,
     pub asset_base_url: String,
@@ -180,11 +185,15 @@ impl PreparedRender {
         let segments_reused = reused.segments.len() as u32;
         let frames_reused: u64 = reused.segments.iter().map(|(plan, _)| plan.frame_count).sum();
         let pages = settings.pages.min(todo.len() as u32).max(1);
-        let server = AssetServer::start(&page_dir, request.plugin_dir.as_deref()).await?;
+        let server = AssetServer::start_with_fonts(&page_dir, request.plugin_dir.as_deref(), request.font_dir.as_deref()).await?;
+        let fonts = plan_fonts(request.font_dir.as_deref(), &request.scenario.document);
         let job = Arc::new(JobContext {
             source,
             info,
             scenario: request.scenario.document.clone(),
+            scenario_warnings: request.scenario.warnings.iter().map(ToString::to_string).collect(),
+            fonts: fonts.faces,
+            font_warnings: fonts.warnings,
             alive,
             asset_base_url: server.base_url(),
             encoder,
@@ -274,17 +283,27 @@ impl PreparedRender {
             report.stages.browser_start += worker.browser_start;
             if let (Some(page), true) = (worker.page, report.capture_mode.is_empty()) {
                 report.plugins_missing = page.loaded.plugins.missing.iter().map(|m| format!("{}: {}", m.name, m.reason)).collect();
-                report.warnings = page.loaded.warnings;
+                report.warnings.extend(page.loaded.warnings);
+                report.fonts = page.loaded.fonts;
                 report.capture_mode = page.capture_mode;
                 report.capture_fallback = page.capture_fallback;
             }
             for (plan, segment) in worker.segments {
                 report.frames.add(&segment.counts);
+                for warning in &segment.warnings {
+                    if !report.warnings.contains(warning) {
+                        report.warnings.push(warning.clone());
+                    }
+                }
                 add_stages(&mut report.stages, &segment.stages);
                 encoded += segment.encoded;
                 segments.push((plan.index, segment_path(self.scratch.path(), plan.index)));
             }
         }
+        report.scenario_warnings = job.scenario_warnings.clone();
+        report.fonts.failed.extend(job.font_warnings.iter().cloned());
+        report.warnings.extend(job.font_warnings.iter().cloned());
+        report.warnings.extend(job.scenario_warnings.iter().cloned());
         report.queue_wait = QueueWaitSummary::of(&report.frames.queue_wait);
         report.queue_depth = QueueDepth::combine(&report.frames.queue_depth, self.started);
         segments.sort();

@@ -22,6 +22,9 @@ use crate::queue::{FrameProducer, MemoryGate, OverlayFrame, PushTimeoutError};
 pub struct Rasterized {
     pub counts: FrameCounts,
     pub stages: StageSeconds,
+    /// What the page noted about animated media (an image it could not put
+    /// on the render's clock), for the QC warnings.
+    pub media_warnings: Vec<String>,
 }
 
 /// Seeks and captures the frames of `plan`, pushing one overlay per frame.
@@ -97,6 +100,9 @@ pub async fn rasterize_segment(
             done.counts.empty += 1;
         }
         done.stages.backpressure += push(job, producer, frame).await?;
+    }
+    if let Ok(value) = page.evaluate("motionrender.mediaWarnings()").await {
+        done.media_warnings = serde_json::from_value(value).unwrap_or_default();
     }
     Ok(done)
 }

@@ -108,6 +108,9 @@ pub struct FinishedSegment {
     pub stages: StageSeconds,
     /// Frames the encoder wrote.
     pub encoded: u64,
+    /// Warnings of the page while it drew the segment (animated media).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One failed attempt of a segment that was retried.
@@ -149,7 +152,14 @@ pub struct RenderReport {
     pub av_drift_seconds: f64,
     pub audio_kept: bool,
     pub plugins_missing: Vec<String>,
+    /// Everything the render warns about: plugins, fonts, and the scenario's
+    /// own warnings (also in `scenario_warnings`).
     pub warnings: Vec<String>,
+    /// Where the scenario renders as the package draws it but probably not as
+    /// meant, `pointer: message` (e.g. a `layout.position` array).
+    pub scenario_warnings: Vec<String>,
+    /// Fonts loaded for the page and the requested families that fell back.
+    pub fonts: crate::browser::FontReport,
     pub retries: Vec<Retry>,
     pub stages: StageSeconds,
     pub peak_memory: PeakMemory,

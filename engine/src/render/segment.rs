@@ -22,7 +22,7 @@ pub fn settle(
 
 /// What a segment whose two sides succeeded reports.
 pub fn finish_segment(plan: &SegmentPlan, rasterized: Rasterized, composed: Composed, queue: &FrameQueue) -> FinishedSegment {
-    let Rasterized { mut counts, mut stages } = rasterized;
+    let Rasterized { mut counts, mut stages, media_warnings } = rasterized;
     let stats = queue.stats();
     for reason in DropReason::ALL {
         let dropped = stats.dropped(reason);
@@ -39,5 +39,5 @@ pub fn finish_segment(plan: &SegmentPlan, rasterized: Rasterized, composed: Comp
     counts.queue_wait = stats.wait;
     counts.queue_depth = vec![stats.depth];
     stages.compose_encode = composed.seconds;
-    FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded }
+    FinishedSegment { first_frame: plan.first_frame, frame_count: plan.frame_count, counts, stages, encoded: composed.encoded, warnings: media_warnings }
 }

@@ -25,6 +25,8 @@ pub struct RenderRequest {
     pub work_dir: PathBuf,
     /// Plugins beyond the bundled standard pack.
     pub plugin_dir: Option<PathBuf>,
+    /// Fonts the page loads (see `browser::plan_fonts`); `None`: system fonts.
+    pub font_dir: Option<PathBuf>,
     pub settings: RenderSettings,
 }
 

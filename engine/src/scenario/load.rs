@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::define::resolve;
 use super::error::{Issue, ScenarioError};
+use super::lint::layout_warnings;
 use super::migrate::migrate_v13;
 use super::model::Scenario;
 use super::pointer::Pointer;
@@ -38,5 +39,7 @@ pub fn load_value(value: &Value) -> Result<Scenario, ScenarioError> {
     if !issues.is_empty() {
         return Err(ScenarioError::Invalid(issues));
     }
-    Ok(Scenario::from_resolved(document, &resolved, migration))
+    let mut scenario = Scenario::from_resolved(document, &resolved, migration);
+    scenario.warnings = layout_warnings(&resolved);
+    Ok(scenario)
 }

@@ -22,6 +22,14 @@
 //! - missing ids are generated: cues `cue-<index>`, nodes `<cue id>-<path>`
 //!   (`-r` for the root, `-r-0-2` for its first child's third child), with a
 //!   numeric suffix if that id is taken.
+//! - `layout` is copied unchanged, pair arrays included. The v1.3 runtime's
+//!   layout rules are v2.0's: its types (`types/scenario.d.ts` of the
+//!   package, `Layout.position: {x, y}`, `size: {width, height}`,
+//!   `transform.translate/scale: {x, y}`) and its layout code read only
+//!   the object forms, so a v1.3 `position: [x, y]` was ignored there too and
+//!   the node sat in normal flow. Keeping the array keeps that picture; the
+//!   migrated document gets the same `validate`/QC warning (with its pointer,
+//!   which is also the field's pointer in the v1.3 input) as a v2.0 one.
 
 use std::collections::{BTreeMap, HashSet};
 

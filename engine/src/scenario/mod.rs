@@ -6,6 +6,7 @@
 
 mod define;
 mod error;
+mod lint;
 mod load;
 mod migrate;
 mod model;

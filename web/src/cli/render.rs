@@ -42,9 +42,14 @@ pub struct RenderArgs {
     /// Encoder preset (x264: ultrafast … veryslow); default from configuration.
     #[arg(long)]
     preset: Option<String>,
-    /// A plugin directory beyond the bundled standard pack.
+    /// A plugin directory added to the bundled standard pack (its plugins
+    /// take precedence for the same name and version).
     #[arg(long)]
     plugins: Option<PathBuf>,
+    /// A directory of font files the page loads as web fonts (and where the
+    /// scenario's font assets are looked up); default `paths.font_dir`.
+    #[arg(long)]
+    fonts: Option<PathBuf>,
     /// Fail with PLUGIN_NOT_FOUND when a plugin the scenario names cannot be
     /// loaded (default: render without the effect and list it in QC).
     #[arg(long)]
@@ -133,6 +138,7 @@ pub fn run(args: &RenderArgs, config: &Config) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         work_dir: PathBuf::from(&config.paths.work_dir),
         plugin_dir: args.plugins.clone().or_else(|| config.paths.plugin_dir().map(PathBuf::from)),
+        font_dir: args.fonts.clone().or_else(|| config.paths.font_dir().map(PathBuf::from)),
         settings: settings(args, config)?,
     };
     let started = Instant::now();

@@ -99,6 +99,9 @@ fn text_ok(file: &Path, s: &Scenario) -> String {
     let _ = writeln!(out, "  alive:     {}", alive(s));
     let _ = writeln!(out, "  end:       {}", end(s));
     let _ = write!(out, "  plugins:   {}", plugins(s));
+    for warning in &s.warnings {
+        let _ = write!(out, "\n  warning:   {warning}");
+    }
     out
 }
 
@@ -106,13 +109,14 @@ fn line_ok(file: &Path, s: &Scenario) -> String {
     let migrated = if s.migration.is_some() { "migrated" } else { "as-written" };
     let end = s.end_time().map_or("open".to_owned(), |t| format!("{t:.3}"));
     format!(
-        "ok   {}  v{} {migrated} cues={} nodes={} alive={} end={end} plugins={}",
+        "ok   {}  v{} {migrated} cues={} nodes={} alive={} end={end} plugins={} warnings={}",
         file.display(),
         s.input_version(),
         s.cues.len(),
         s.node_count(),
         alive(s).replace(' ', ""),
-        plugins(s).replace(' ', "")
+        plugins(s).replace(' ', ""),
+        s.warnings.len()
     )
 }
 
@@ -135,8 +139,10 @@ fn json_ok(file: &Path, s: &Scenario) -> String {
     let alive: Vec<_> = s.alive_intervals().iter().map(|r| json!([r.start, finite(r.end)])).collect();
     let plugins: serde_json::Map<_, _> = s.plugins_named().iter().map(|(p, n)| (p.to_string(), json!(n))).collect();
     let changes = s.migration.as_ref().map(|m| json!({"from": m.from, "changes": m.changes}));
+    let warnings: Vec<_> = s.warnings.iter().map(|i| json!({"pointer": i.pointer.as_str(), "message": i.message})).collect();
     json!({"file": file, "valid": true, "version": s.input_version(), "migration": changes,
-        "cues": s.cues.len(), "nodes": s.node_count(), "alive": alive, "end": s.end_time(), "plugins": plugins})
+        "cues": s.cues.len(), "nodes": s.node_count(), "alive": alive, "end": s.end_time(), "plugins": plugins,
+        "warnings": warnings})
     .to_string()
 }
 
