@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use motionrender_engine::browser::{page_dir, AssetServer, HeadlessBrowser, LaunchOptions, OverlayPage, PageTimeouts};
+use motionrender_engine::browser::{AssetServer, HeadlessBrowser, LaunchOptions, OverlayPage, PageTimeouts};
 use motionrender_engine::media::BoundingBox;
 use motionrender_tests::fixtures_dir;
 use serde_json::{json, Value};
@@ -31,10 +31,10 @@ impl ReferenceSite {
         for file in ["motiontext-renderer/dist/index.js", "gsap/dist/gsap.min.js"] {
             let to = dir.join("node_modules").join(file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(page_dir().join("node_modules").join(file), &to)
+            std::fs::copy(engine_page_dir().join("node_modules").join(file), &to)
                 .unwrap_or_else(|e| panic!("copy {file} (run `npm ci` in engine/page): {e}"));
         }
-        copy_tree(&page_dir().join("plugins"), &dir.join("plugins"));
+        copy_tree(&engine_page_dir().join("plugins"), &dir.join("plugins"));
         let status = Command::new("ffmpeg")
             .args(["-nostdin", "-y", "-v", "error", "-i"])
             .arg(source)
@@ -259,4 +259,9 @@ pub fn psnr(a: &[u8], b: &[u8], width: u32, (x0, y0, x1, y1): CaptionBox) -> f64
 /// A scenario of the conformance corpus, as copied into `fixtures/corpus/`.
 pub fn corpus(name: &str) -> PathBuf {
     fixtures_dir().join("corpus").join(name)
+}
+
+/// The engine's page folder in this source tree (its npm packages and plugins).
+fn engine_page_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/page")
 }
