@@ -427,7 +427,7 @@ mod tests {
 
         let a = store.job("a").unwrap().unwrap();
         store.apply("a", &JobChange::Start).unwrap();
-        store.put_segment("a", 0, &FinishedSegment { first_frame: 0, frame_count: 1, counts: Default::default(), stages: Default::default(), encoded: 1 }).unwrap();
+        store.put_segment("a", 0, &FinishedSegment { first_frame: 0, frame_count: 1, counts: Default::default(), stages: Default::default(), encoded: 1, warnings: Vec::new() }).unwrap();
         store.forget_jobs(&[a]).unwrap();
         assert!(store.job("a").unwrap().is_none() && store.request("a").unwrap().is_none());
         assert!(store.segments("a").unwrap().is_empty() && store.pending_events("a").unwrap().is_empty());
