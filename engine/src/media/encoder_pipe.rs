@@ -75,15 +75,7 @@ impl EncoderPipe {
 
     /// Writes one yuv420p frame of the size the pipe was opened with.
     pub(crate) fn write_frame(&mut self, yuv: &[u8]) -> Result<(), MediaError> {
-        if yuv.len() != self.frame_len {
-            return Err(MediaError::InvalidArgument(format!(
-                "frame {} for {} has {} bytes, expected {}",
-                self.frames,
-                self.out_path.display(),
-                yuv.len(),
-                self.frame_len
-            )));
-        }
+        check_frame_len(yuv, self.frame_len, self.frames, &self.out_path)?;
         let written = match self.stdin.as_mut() {
             Some(stdin) => stdin.write_all(yuv),
             None => Err(std::io::Error::new(
@@ -128,4 +120,12 @@ impl EncoderPipe {
             Err(error) => error,
         }
     }
+}
+
+/// Refuses a frame that is not `frame_len` bytes, naming frame `index` of `out_path`.
+pub(crate) fn check_frame_len(yuv: &[u8], frame_len: usize, index: u64, out_path: &Path) -> Result<(), MediaError> {
+    if yuv.len() == frame_len {
+        return Ok(());
+    }
+    Err(MediaError::InvalidArgument(format!("frame {index} for {} has {} bytes, expected {frame_len}", out_path.display(), yuv.len())))
 }

@@ -73,6 +73,7 @@ mod encoder {
     use std::process::{ChildStdin, Command, Stdio};
 
     use super::super::encoder::{EncodedSegment, Encoder};
+    use super::super::encoder_pipe::check_frame_len;
     use super::super::error::MediaError;
     use super::super::frame_layout::Yuv420pLayout;
     use super::super::frame_rate::FrameRate;
@@ -170,15 +171,7 @@ mod encoder {
 
     impl Encoder for NvencEncoder {
         fn write_frame(&mut self, yuv: &[u8]) -> Result<(), MediaError> {
-            if yuv.len() != self.frame_len {
-                return Err(MediaError::InvalidArgument(format!(
-                    "frame {} for {} has {} bytes, expected {}",
-                    self.frames,
-                    self.out_path.display(),
-                    yuv.len(),
-                    self.frame_len
-                )));
-            }
+            check_frame_len(yuv, self.frame_len, self.frames, &self.out_path)?;
             let written = match self.stdin.as_mut() {
                 Some(stdin) => stdin.write_all(yuv),
                 None => Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "encoder input already closed")),
