@@ -73,9 +73,15 @@ impl Contract {
 #[test]
 fn every_answer_of_a_scripted_session_fits_the_schemas_of_openapi_json() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["segments.seconds=2"]);
+    // One running slot and a longer job ahead of `api-1`, so `api-1` waits
+    // in the queue while its event stream is opened: the stream then holds
+    // the opening snapshot and the events that follow it.
+    let server = Server::start(dir.path(), &["segments.seconds=2", "server.max_running_jobs=1"]);
     let contract = Contract::fetch(&server);
     let clip = server.input_clip("clip.mp4", 2.0, 320, 180);
+    let long_clip = server.input_clip("long.mp4", 12.0, 320, 180);
+    let ahead = server.submit(&json!({ "jobId": "api-0", "videoUrl": long_clip, "scenario": scenario("caption_box.json") }));
+    assert_eq!(ahead.status, 202);
 
     // The checks can fail: a body of the wrong shape is refused.
     assert!(!contract.errors(contract.answer_schema("get", "/api/render/{job_id}/status", 200, "application/json"), &json!({ "job_id": 7 })).is_empty());
@@ -86,6 +92,10 @@ fn every_answer_of_a_scripted_session_fits_the_schemas_of_openapi_json() {
     let accepted = server.submit(&body);
     assert_eq!(accepted.status, 202);
     contract.check("post", "/render", &accepted);
+    let events_url = server.url("/api/render/api-1/events");
+    let watcher = std::thread::spawn(move || {
+        read_events(&events_url, &[], Duration::from_secs(180), |e| e["status"] == "completed" || e["status"] == "failed")
+    });
     let again = server.submit(&body);
     assert_eq!(again.status, 200);
     contract.check("post", "/render", &again);
@@ -106,7 +116,8 @@ fn every_answer_of_a_scripted_session_fits_the_schemas_of_openapi_json() {
     // Status, QC and events while it renders, then when it is done.
     contract.check("get", "/api/render/{job_id}/status", &get(&server.url("/api/render/api-1/status")));
     contract.check("get", "/api/render/{job_id}/qc", &get(&server.url("/api/render/api-1/qc")));
-    let events = read_events(&server.url("/api/render/api-1/events"), &[], Duration::from_secs(180), |e| e["status"] == "completed" || e["status"] == "failed");
+    let events = watcher.join().unwrap();
+    assert_ne!(events[0].1["status"], "completed", "the stream opened after the job had finished: {events:?}");
     assert!(events.len() >= 2, "{events:?}");
     let stream = contract.answer_schema("get", "/api/render/{job_id}/events", 200, "text/event-stream");
     for (id, data) in &events {
