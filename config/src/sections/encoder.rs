@@ -28,6 +28,12 @@ pub struct EncoderConfig {
     /// Output quality on a 1 to 100 scale, higher is better; each back end
     /// maps it to its own rate control (CRF, CQ). Default: `90`.
     pub quality: u32,
+    /// Decode the source and encode x264 with FFmpeg's libraries inside the
+    /// engine (`true`), or with FFmpeg child processes fed raw frames over
+    /// pipes (`false`, the slower way the engine used before). Sources that
+    /// need scaling, rate conversion or turning upright always take the
+    /// child decoder; NVENC always its helper. Default: `true`.
+    pub in_process: bool,
 }
 
 impl Default for EncoderConfig {
@@ -36,6 +42,7 @@ impl Default for EncoderConfig {
             kind: EncoderChoice::Auto,
             preset: "veryfast".to_owned(),
             quality: 90,
+            in_process: true,
         }
     }
 }

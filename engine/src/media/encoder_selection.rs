@@ -9,6 +9,7 @@ use super::error::MediaError;
 use super::frame_rate::FrameRate;
 use super::nvenc::quality_to_cq;
 use super::nvenc_status::nvenc_status;
+use super::libav::LibavX264Encoder;
 use super::x264::{quality_to_crf, X264Encoder};
 
 /// An encoder back end that can be started.
@@ -96,12 +97,14 @@ impl EncoderKind {
         preset: &str,
         quality: u32,
     ) -> Result<Box<dyn Encoder + Send>, MediaError> {
-        self.spawn_threaded(out, width, height, fps, preset, quality, 0)
+        self.spawn_threaded(out, width, height, fps, preset, quality, 0, true)
     }
 
     /// As [`EncoderKind::spawn`], with at most `threads` encoder threads (0:
     /// the encoder's own choice; NVENC has none to set). Segments encoded
-    /// side by side each take their share of the cores this way.
+    /// side by side each take their share of the cores this way. With
+    /// `in_process` x264 runs inside the engine (FFmpeg's libraries), else in
+    /// an FFmpeg child fed over a pipe.
     #[allow(clippy::too_many_arguments)]
     pub fn spawn_threaded(
         &self,
@@ -112,8 +115,12 @@ impl EncoderKind {
         preset: &str,
         quality: u32,
         threads: u32,
+        in_process: bool,
     ) -> Result<Box<dyn Encoder + Send>, MediaError> {
         match self {
+            EncoderKind::X264 if in_process => {
+                Ok(Box::new(LibavX264Encoder::open(out, width, height, fps, preset, quality_to_crf(quality), threads)?))
+            }
             EncoderKind::X264 => Ok(Box::new(X264Encoder::spawn_threaded(
                 out,
                 width,

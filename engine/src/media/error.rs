@@ -81,6 +81,11 @@ pub enum MediaError {
     /// a bounding box outside the frame, an unknown preset).
     #[error("invalid media argument: {0}")]
     InvalidArgument(String),
+    /// A call into FFmpeg's libraries (in-process decode or encode) failed
+    /// for a reason other than damaged input.
+    #[error("{stage} failed: {message}")]
+    Codec { stage: String, message: String },
+
     /// The configuration asks for an encoder back end this build or machine
     /// cannot run (NVENC without the feature, the GPU or the driver).
     #[error("{encoder} encoder unavailable: {reason}")]
@@ -104,7 +109,8 @@ impl MediaError {
             MediaError::Spawn { .. } => "FFMPEG_UNAVAILABLE",
             MediaError::ProcessFailed { .. }
             | MediaError::ShortOutput { .. }
-            | MediaError::Pipe { .. } => "FFMPEG_FAILED",
+            | MediaError::Pipe { .. }
+            | MediaError::Codec { .. } => "FFMPEG_FAILED",
             MediaError::Io { .. } => "IO_ERROR",
             MediaError::InvalidArgument(_) => "INVALID_ARGUMENT",
             MediaError::EncoderUnavailable { .. } => "ENCODER_UNAVAILABLE",

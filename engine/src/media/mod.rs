@@ -1,4 +1,4 @@
-//! Media I/O through FFmpeg child processes: probe, decode, composite, encode, merge.
+//! Media I/O through FFmpeg (its libraries in-process, or child processes): probe, decode, composite, encode, merge.
 
 mod composite;
 mod damage;
@@ -9,6 +9,7 @@ mod encoder_selection;
 mod error;
 mod frame_layout;
 mod frame_rate;
+mod libav;
 mod merge;
 mod nvenc;
 #[cfg(feature = "nvenc")]
@@ -26,6 +27,7 @@ pub use encoder_selection::{select_encoder, EncoderKind, EncoderSelection};
 pub use error::MediaError;
 pub use frame_layout::Yuv420pLayout;
 pub use frame_rate::FrameRate;
+pub use libav::{LibavDecoder, LibavX264Encoder};
 pub use merge::merge_segments;
 #[cfg(feature = "nvenc")]
 pub use nvenc::NvencEncoder;

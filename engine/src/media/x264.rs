@@ -82,17 +82,7 @@ impl X264Encoder {
         crf: u8,
         threads: u32,
     ) -> Result<Self, MediaError> {
-        if !PRESETS.contains(&preset) {
-            return Err(MediaError::InvalidArgument(format!(
-                "unknown x264 preset {preset:?} (expected one of {})",
-                PRESETS.join(", ")
-            )));
-        }
-        if crf > 51 || width == 0 || height == 0 {
-            return Err(MediaError::InvalidArgument(format!(
-                "x264 needs crf 0..=51 and a non-empty size, got crf {crf} at {width}x{height}"
-            )));
-        }
+        check_settings(preset, crf, width, height)?;
         let keyint = keyframe_interval(fps);
         let codec_args: Vec<OsString> = [
             "-c:v",
@@ -128,6 +118,22 @@ impl X264Encoder {
     pub fn pid(&self) -> u32 {
         self.pipe.pid()
     }
+}
+
+/// Refuses a preset x264 does not have, a CRF outside 0..=51 and an empty size.
+pub(crate) fn check_settings(preset: &str, crf: u8, width: u32, height: u32) -> Result<(), MediaError> {
+    if !PRESETS.contains(&preset) {
+        return Err(MediaError::InvalidArgument(format!(
+        "unknown x264 preset {preset:?} (expected one of {})",
+        PRESETS.join(", ")
+        )));
+    }
+    if crf > 51 || width == 0 || height == 0 {
+        return Err(MediaError::InvalidArgument(format!(
+        "x264 needs crf 0..=51 and a non-empty size, got crf {crf} at {width}x{height}"
+        )));
+    }
+    Ok(())
 }
 
 /// Frames between keyframes: two seconds' worth at `fps`, at least one.

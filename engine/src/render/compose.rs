@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::prepared::JobContext;
 use super::report::RenderError;
-use crate::media::{composite, Decoder, VideoFormat};
+use crate::media::{composite, DecodedItem, Decoder, LibavDecoder, VideoFormat};
 use crate::plan::SegmentPlan;
 use crate::queue::{FrameConsumer, OverlaySequencer, SequencerStats};
 
@@ -24,6 +24,18 @@ pub struct Composed {
     pub seconds: f64,
 }
 
+/// The decoded frames of segment `plan`: decoded in-process when asked and
+/// the source allows it, else by an FFmpeg child.
+fn open_decoder(job: &JobContext, plan: &SegmentPlan, in_process: bool) -> Result<Box<dyn Iterator<Item = DecodedItem> + Send>, RenderError> {
+    let (source, format) = (&job.source, VideoFormat::of(&job.info));
+    if in_process {
+        if let Some(decoder) = LibavDecoder::open(&source.path, source, format, plan.first_frame, plan.frame_count, DECODED_AHEAD, job.threads)? {
+            return Ok(Box::new(decoder));
+        }
+    }
+    Ok(Box::new(Decoder::spawn_as(&source.path, source, format, plan.first_frame, plan.frame_count, DECODED_AHEAD, job.threads)?))
+}
+
 /// Composites and encodes segment `plan` into `out`. Stops with
 /// [`RenderError::Stopped`] as soon as the job or this attempt is aborted.
 pub fn compose_segment(
@@ -36,9 +48,9 @@ pub fn compose_segment(
 ) -> Result<Composed, RenderError> {
     let started = Instant::now();
     let info = &job.info;
-    let decoder = Decoder::spawn_as(&job.source.path, &job.source, VideoFormat::of(info), plan.first_frame, plan.frame_count, DECODED_AHEAD, job.threads)?;
     let settings = &job.settings;
-    let mut encoder = job.encoder.kind.spawn_threaded(out, info.width, info.height, info.frame_rate, &settings.preset, settings.quality, job.threads)?;
+    let decoder = open_decoder(job, plan, settings.in_process)?;
+    let mut encoder = job.encoder.kind.spawn_threaded(out, info.width, info.height, info.frame_rate, &settings.preset, settings.quality, job.threads, settings.in_process)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
     for decoded in decoder {
         let frame = decoded?;

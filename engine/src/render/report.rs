@@ -264,7 +264,7 @@ impl RenderError {
             ),
             Self::Media(e) => matches!(
                 e,
-                MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. }
+                MediaError::ProcessFailed { .. } | MediaError::ShortOutput { .. } | MediaError::Pipe { .. } | MediaError::Codec { .. }
             ),
             Self::Capture { .. } | Self::Compositor { .. } | Self::Stopped => true,
             Self::WorkDir { .. } | Self::Page(_) | Self::PluginNotFound(_) | Self::Settings(_) | Self::Qc(_) | Self::Cancelled => false,

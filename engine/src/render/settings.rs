@@ -75,6 +75,9 @@ pub struct RenderSettings {
     pub preset: String,
     /// 1..=100, mapped to the encoder's rate control.
     pub quality: u32,
+    /// Decode and encode x264 in-process (FFmpeg's libraries) rather than
+    /// through FFmpeg child processes.
+    pub in_process: bool,
     /// Pages (one headless browser each) rendering segments in parallel.
     pub pages: u32,
     /// Target segment length; cuts go in gaps between cues when one is near.
@@ -154,6 +157,7 @@ impl RenderSettings {
             encoder: config.encoder.kind,
             preset: config.encoder.preset.clone(),
             quality: config.encoder.quality,
+            in_process: config.encoder.in_process,
             pages: config.browser.pool_size.min(config.segments.max_parallel).max(1),
             segment_seconds: config.segments.seconds,
             queue: QueueCapacity::from_config(&config.queue)?,
