@@ -99,3 +99,13 @@ fn the_sample_service_configuration_loads_and_a_bad_alert_threshold_is_refused_b
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("alerts.max_drop_rate"), "{}", String::from_utf8_lossy(&refused.stderr));
 }
+
+#[test]
+fn every_set_counts_before_and_after_the_subcommand() {
+    let mut command = Command::new(motionrender_binary());
+    command.args(["--set", "queue.capacity_frames=7", "config", "--print", "--set=encoder.quality=55", "--set", "encoder.in_process=false"]);
+    let table = printed(&command.output().unwrap());
+    assert_eq!(value(&table, "queue.capacity_frames").as_integer(), Some(7));
+    assert_eq!(value(&table, "encoder.quality").as_integer(), Some(55));
+    assert_eq!(value(&table, "encoder.in_process").as_bool(), Some(false));
+}

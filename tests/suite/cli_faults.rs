@@ -44,13 +44,14 @@ fn start_render(clip: &Path, out: &Path, work: &Path, extra: &[&str]) -> Child {
     Command::new(motionrender_binary())
         .args(["--set", &format!("paths.work_dir={}", work.display())])
         .args(["--set", "retries.initial_backoff_ms=100"])
+        // Before the subcommand: a `--set` after it would replace these.
+        .args(extra)
         .args(["render", "--pages", "1", "--segment-seconds", SEGMENT_SECONDS, "--video"])
         .arg(clip)
         .arg("--scenario")
         .arg(fixtures_dir().join("render/busy_captions.json"))
         .arg("--out")
         .arg(out)
-        .args(extra)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -79,11 +80,11 @@ fn kill_mid_render(render: &Child, work: &Path, pick: impl Fn(&str) -> bool) -> 
     }
 }
 
-fn disturbed_render(name: &str, pick: impl Fn(&str) -> bool, expected_code: &str) {
+fn disturbed_render(name: &str, extra: &[&str], pick: impl Fn(&str) -> bool, expected_code: &str) {
     let source = source();
     let dir = tempfile::tempdir().unwrap();
     let (out, work) = (dir.path().join(format!("{name}.mp4")), dir.path().join("work"));
-    let mut render = start_render(&source.clip, &out, &work, &[]);
+    let mut render = start_render(&source.clip, &out, &work, extra);
     let killed = kill_mid_render(&render, &work, pick);
     let status = render.wait().unwrap();
     let log = std::fs::read_to_string(out.with_extension("log")).unwrap_or_default();
@@ -104,13 +105,15 @@ fn disturbed_render(name: &str, pick: impl Fn(&str) -> bool, expected_code: &str
 #[test]
 fn killing_chromium_mid_render_retries_the_segment_and_changes_no_frame() {
     let is_browser = |cmdline: &str| cmdline.contains("chrom") && cmdline.contains("--remote-debugging") && !cmdline.contains("--type=");
-    disturbed_render("chromium_killed", is_browser, "BROWSER_ERROR");
+    disturbed_render("chromium_killed", &[], is_browser, "BROWSER_ERROR");
 }
 
+/// The encoder is a child process only when media run out of process; that
+/// render's frames are also the in-process undisturbed render's, frame for frame.
 #[test]
 fn killing_the_encoder_mid_render_retries_the_segment_and_changes_no_frame() {
     let is_encoder = |cmdline: &str| cmdline.starts_with("ffmpeg") && cmdline.contains("libx264");
-    disturbed_render("encoder_killed", is_encoder, "FFMPEG_FAILED");
+    disturbed_render("encoder_killed", &["--set", "encoder.in_process=false"], is_encoder, "FFMPEG_FAILED");
 }
 
 fn render_with_policy(policy: &str) -> (Value, u64) {

@@ -58,6 +58,30 @@ enum Command {
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
+impl Cli {
+    /// Every `--set` of the command line, in order, wherever it stands.
+    /// (clap keeps only those after the subcommand when both sides have
+    /// some, so `motionrender --set a=1 render --set b=2` lost `a=1`.)
+    pub fn with_every_set(mut self, argv: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        let mut every = Vec::new();
+        let mut argv = argv.into_iter().skip(1).map(|a| a.to_string_lossy().into_owned());
+        while let Some(arg) = argv.next() {
+            if arg == "--" {
+                break;
+            }
+            if arg == "--set" {
+                every.extend(argv.next());
+            } else if let Some(value) = arg.strip_prefix("--set=") {
+                every.push(value.to_owned());
+            }
+        }
+        if every.len() >= self.overrides.len() {
+            self.overrides = every;
+        }
+        self
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
