@@ -39,13 +39,14 @@ fn keys_cover_every_section() {
         "paths.page_dir",
         "alerts.webhook_url",
         "alerts.max_drop_rate",
+        "encoder.in_process",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 68, "{keys:?}");
+    assert_eq!(keys.len(), 69, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"
