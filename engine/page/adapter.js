@@ -5,6 +5,7 @@
 //
 //   await load({scenario, width, height, fps, fonts}) -> {ok, width, height, devicePixelRatio, plugins, fonts, warnings}
 //   seek(t)                                    -> {fingerprint, bbox, alpha} (a Promise while media catch up)
+//   seekMany(times)                            -> [seek(t) for each t, in order] (a Promise); the page stays at the last
 //   fontProbes() / clearFontProbes()           -> elements the engine asks Chromium which fonts drew
 //   fingerprint()                              -> string ("" when nothing is visible)
 //   setOpaque(on)                              -> elements lifted to opacity 1
@@ -156,6 +157,15 @@ function seek(t) {
   // or seeking first, the answer is a Promise (the engine awaits it).
   const pending = syncMedia(current.stage, t);
   return pending ? pending.then(() => measure(false)) : measure(false);
+}
+
+// The states of many times in one call (one round trip, no frame drawn in
+// between); the stage is left at the last of them.
+async function seekMany(times) {
+  if (!Array.isArray(times)) throw new Error(`seekMany: expected an array of times, got ${typeof times}`);
+  const states = [];
+  for (const t of times) states.push(await seek(t));
+  return states;
 }
 
 // Elements whose opacity setOpaque(true) lifted to 1, with their inline value.
@@ -725,6 +735,7 @@ Object.assign(api, {
   packageVersion: '1.5.0',
   load,
   seek,
+  seekMany,
   fingerprint,
   setOpaque,
   fontProbes,

@@ -262,9 +262,18 @@ impl HeadlessBrowser {
         &self.browser
     }
 
+    /// The browser's process and every process below it (its helpers).
+    fn processes(&mut self) -> Vec<u32> {
+        let Some(pid) = self.browser.get_mut_child().and_then(|child| child.inner.id()) else { return Vec::new() };
+        let mut processes = crate::render::descendants(pid);
+        processes.push(pid);
+        processes
+    }
+
     /// Asks the browser to close, kills it if it does not exit in time, and
     /// waits for the process so none is left behind.
     pub async fn close(mut self) -> Result<(), BrowserError> {
+        let helpers = self.processes();
         let graceful = tokio::time::timeout(self.close_timeout, async {
             let _ = self.browser.close().await;
             self.browser.wait().await
@@ -281,7 +290,7 @@ impl HeadlessBrowser {
         if let Some(profile) = self.profile.take() {
             let path = profile.keep();
             // Chromium's helper processes may still be writing for a moment.
-            tokio::task::spawn_blocking(move || remove_profile(&path))
+            tokio::task::spawn_blocking(move || remove_profile(&path, &helpers))
                 .await
                 .map_err(|e| BrowserError::Io {
                     context: "removing the browser profile directory".into(),
@@ -299,6 +308,7 @@ impl HeadlessBrowser {
 impl Drop for HeadlessBrowser {
     fn drop(&mut self) {
         self.handler.abort();
+        let helpers = self.processes();
         if let Some(child) = self.browser.get_mut_child() {
             if let Ok(None) = child.inner.try_wait() {
                 // SIGKILL now; tokio reaps the process in the background.
@@ -313,7 +323,7 @@ impl Drop for HeadlessBrowser {
             let spawned = std::thread::Builder::new()
                 .name("chromium-profile-cleanup".into())
                 .spawn(move || {
-                    if let Err(e) = remove_profile(&path) {
+                    if let Err(e) = remove_profile(&path, &helpers) {
                         tracing::warn!(path = %path.display(), error = %e, "browser profile directory left behind");
                     }
                 });
@@ -324,20 +334,27 @@ impl Drop for HeadlessBrowser {
     }
 }
 
-/// Removes a profile directory, retrying for up to about ten seconds while
-/// Chromium's helper processes (which outlive a killed browser, longer on a
-/// loaded machine) keep writing into it. A helper that exits late can write
-/// the folder again after it was removed, so it is looked at three more times
-/// over the next 1.5 s and removed again if it came back.
-fn remove_profile(path: &Path) -> std::io::Result<()> {
-    remove_dir_retrying(path)?;
-    for _ in 0..3 {
-        std::thread::sleep(Duration::from_millis(500));
-        if path.exists() {
-            remove_dir_retrying(path)?;
-        }
+/// Removes a profile directory once every process of the browser
+/// (`processes`, the browser's and its helpers', taken before it was told to
+/// stop) is gone: a helper that outlives a killed browser, longer on a
+/// loaded machine, can write the folder again after it was removed. Waits
+/// for them at most [`HELPERS_EXIT_WITHIN`]; the removal itself is retried
+/// for up to about ten seconds.
+fn remove_profile(path: &Path, processes: &[u32]) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + HELPERS_EXIT_WITHIN;
+    while processes.iter().any(|&pid| is_running(pid)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
+    remove_dir_retrying(path)
+}
+
+/// How long a profile's removal waits for the browser's processes to exit.
+const HELPERS_EXIT_WITHIN: Duration = Duration::from_secs(10);
+
+/// Whether process `pid` exists and is not a zombie.
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
 }
 
 fn remove_dir_retrying(path: &Path) -> std::io::Result<()> {

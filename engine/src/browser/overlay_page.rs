@@ -477,6 +477,27 @@ impl OverlayPage {
         })
     }
 
+    /// The states of the stage at each of `times`, in order, in one call
+    /// (the page stays at the last). An empty `times` asks nothing.
+    pub async fn seek_many(&self, times: &[f64]) -> Result<Vec<SeekState>, BrowserError> {
+        if times.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(t) = times.iter().find(|t| !t.is_finite()) {
+            return Err(BrowserError::InvalidArgument { op: "seek", detail: format!("time must be finite, got {t}") });
+        }
+        let list: Vec<String> = times.iter().map(f64::to_string).collect();
+        // Each seek has the frame limit; the call as a whole has their sum.
+        let limit = self.timeouts.frame.saturating_mul(u32::try_from(times.len()).unwrap_or(u32::MAX));
+        let value = self.call("seek", format!("motionrender.seekMany([{}])", list.join(",")), limit).await?;
+        let states: Vec<SeekState> =
+            serde_json::from_value(value.clone()).map_err(|e| BrowserError::BadAnswer { op: "seek", detail: format!("{e} in {value}") })?;
+        if states.len() != times.len() {
+            return Err(BrowserError::BadAnswer { op: "seek", detail: format!("{} states for {} times", states.len(), times.len()) });
+        }
+        Ok(states)
+    }
+
     /// How this page captures: [`CaptureMode::BeginFrame`] when the browser
     /// has begin-frame control and the probe at open succeeded, else
     /// [`CaptureMode::Screenshot`].

@@ -45,16 +45,26 @@ pub async fn rasterize_segment(
         done.counts.seeked += 1;
     }
     let mut last: Option<(String, Bytes, crate::media::BoundingBox)> = None;
+    let mut states = StateRuns::default();
     for index in plan.frames() {
         if job.is_aborted() {
             return Err(RenderError::Stopped);
         }
         let mut frame = OverlayFrame::empty(index);
         if frame_is_alive(index, fps, &job.alive) {
-            done.counts.seeked += 1;
-            let sought = Instant::now();
-            let state = page.seek(rate.frame_time(index)).await?;
-            done.stages.seek += sought.elapsed().as_secs_f64();
+            let state = match states.take(index) {
+                Some(state) => state,
+                None => {
+                    let run: Vec<u64> = (index..plan.frames().end).take_while(|&i| frame_is_alive(i, fps, &job.alive)).take(states.next_len()).collect();
+                    let times: Vec<f64> = run.iter().map(|&i| rate.frame_time(i)).collect();
+                    let sought = Instant::now();
+                    let answers = page.seek_many(&times).await?;
+                    done.stages.seek += sought.elapsed().as_secs_f64();
+                    done.counts.seeked += run.len() as u64;
+                    states.fill(run, answers);
+                    states.take(index).ok_or_else(|| RenderError::Capture { frame: index, message: "the page answered no state for it".to_owned() })?
+                }
+            };
             if let Some(bbox) = state.bbox {
                 let reusable = last.as_ref().filter(|(fingerprint, _, _)| *fingerprint == state.fingerprint).map(|(_, image, _)| image.clone());
                 let reused = reusable.is_some();
@@ -64,6 +74,13 @@ pub async fn rasterize_segment(
                         image
                     }
                     None => {
+                        // The run's seeks left the page further on: back to this frame.
+                        if states.page_at() != Some(index) {
+                            page.seek(rate.frame_time(index)).await?;
+                            states.moved_to(index);
+                            done.counts.seeked += 1;
+                        }
+                        states.captured();
                         let captured = Instant::now();
                         let png = if state.alpha < 1.0 { page.capture_opaque(bbox).await? } else { page.capture(bbox).await? };
                         let image = tokio::task::spawn_blocking(move || decode_overlay(&png, bbox))
@@ -105,6 +122,63 @@ pub async fn rasterize_segment(
         done.media_warnings = serde_json::from_value(value).unwrap_or_default();
     }
     Ok(done)
+}
+
+/// Longest run of frames whose states the page is asked for in one call.
+const LONGEST_RUN: usize = 32;
+
+/// The states of a run of frames asked for in one call, handed out frame by
+/// frame. Runs grow (doubling to [`LONGEST_RUN`]) while their frames reuse
+/// captures, and drop to one frame after a run that captured: a capture
+/// inside a run costs a seek back, and where captures are frequent the
+/// page is best asked frame by frame.
+#[derive(Debug)]
+struct StateRuns {
+    states: std::collections::VecDeque<(u64, crate::browser::SeekState)>,
+    /// The frame the page stands at.
+    page_at: Option<u64>,
+    len: usize,
+    captured: bool,
+}
+
+impl Default for StateRuns {
+    fn default() -> Self {
+        Self { states: std::collections::VecDeque::new(), page_at: None, len: 1, captured: false }
+    }
+}
+
+impl StateRuns {
+    /// The state of frame `index` when the current run holds it next.
+    fn take(&mut self, index: u64) -> Option<crate::browser::SeekState> {
+        if self.states.front().is_some_and(|(i, _)| *i != index) {
+            self.states.clear();
+        }
+        self.states.pop_front().map(|(_, state)| state)
+    }
+
+    /// How many frames to ask for next, ending the run before.
+    fn next_len(&mut self) -> usize {
+        self.len = if self.captured { 1 } else { (self.len * 2).min(LONGEST_RUN) };
+        self.captured = false;
+        self.len
+    }
+
+    fn fill(&mut self, frames: Vec<u64>, states: Vec<crate::browser::SeekState>) {
+        self.page_at = frames.last().copied();
+        self.states = frames.into_iter().zip(states).collect();
+    }
+
+    fn page_at(&self) -> Option<u64> {
+        self.page_at
+    }
+
+    fn moved_to(&mut self, index: u64) {
+        self.page_at = Some(index);
+    }
+
+    fn captured(&mut self) {
+        self.captured = true;
+    }
 }
 
 /// Pushes one frame, first pausing while the memory controller holds the
