@@ -66,7 +66,11 @@ mod tests {
     fn the_engine_has_resident_memory_and_a_peak_at_least_as_high() {
         let now = resident_bytes(std::process::id());
         assert!(now > 0);
-        assert!(engine_peak_bytes() >= now);
+        // The kernel sums per-CPU RSS counters approximately, so two reads
+        // (of other threads' allocations in between) can disagree by a few
+        // hundred KiB; the peak is never below the current reading by more.
+        let peak = engine_peak_bytes();
+        assert!(peak + (1 << 20) >= now, "peak {peak} below resident {now}");
     }
 
     #[test]
