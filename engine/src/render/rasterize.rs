@@ -74,11 +74,11 @@ pub async fn rasterize_segment(
                         image
                     }
                     None => {
-                        // The run's seeks left the page further on: back to this frame.
+                        // The run's seeks left the page further on: back to this
+                        // frame (not counted again among the frames seeked).
                         if states.page_at() != Some(index) {
                             page.seek(rate.frame_time(index)).await?;
                             states.moved_to(index);
-                            done.counts.seeked += 1;
                         }
                         states.captured();
                         let captured = Instant::now();
