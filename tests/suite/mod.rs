@@ -7,6 +7,8 @@ mod cli_install;
 mod cli_render;
 mod cli_render_options;
 mod cli_validate;
+mod farm_jobs;
+mod farm_support;
 mod fidelity;
 mod reference_page;
 mod render_assets;
