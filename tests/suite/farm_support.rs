@@ -154,6 +154,7 @@ impl Farm {
             .chain(extra.iter().map(|s| (*s).to_owned())),
         );
         let sets: Vec<&str> = settings.iter().map(String::as_str).collect();
+        std::fs::create_dir_all(dir.path().join("server")).unwrap();
         let server = Server::start(&dir.path().join("server"), &sets);
         let mut farm = Self {
             dir,

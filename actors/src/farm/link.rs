@@ -71,7 +71,8 @@ impl RedisLink {
     /// Runs `command` once (connecting first when needed).
     pub async fn once(&self, command: &Cmd) -> Result<Value, RedisError> {
         let mut connection = self.connection().await?;
-        let answer = connection.send_packed_command(command).await;
+        // A refusal arrives as a value; it is an error here.
+        let answer = connection.send_packed_command(command).await.and_then(Value::extract_error);
         if answer.as_ref().is_err_and(broken) {
             *self.connection.lock().await = None;
         }
