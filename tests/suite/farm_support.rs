@@ -112,10 +112,6 @@ impl WorkerProcess {
         motionrender_tests::process_alive(self.pid())
     }
 
-    /// SIGTERM, then its exit status (`None`: it had to be killed).
-    pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
-        self.process.as_mut().and_then(|process| process.stop(patience))
-    }
 }
 
 /// S3, Redis, a server on the queue and its workers.
@@ -202,7 +198,7 @@ impl Farm {
         args.push("worker".to_owned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = self.worker_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let log = work.join(format!("worker-{}.log", fastish_stamp()));
+        let log = work.join(format!("worker-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())));
         self.workers[index].process = Some(ServerProcess::start_with_env(&motionrender_binary(), &args, &env, &log));
     }
 
@@ -278,10 +274,6 @@ impl Drop for Farm {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
-}
-
-fn fastish_stamp() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
 /// Captions over the whole of `seconds`: one fading caption every 2 s, with
