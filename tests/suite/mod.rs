@@ -7,6 +7,7 @@ mod cli_install;
 mod cli_render;
 mod cli_render_options;
 mod cli_validate;
+mod deploy_files;
 mod farm_jobs;
 mod farm_support;
 mod fidelity;
