@@ -112,6 +112,43 @@ fn a_worker_that_joins_after_the_job_started_takes_tasks() {
     let by_late = segments.iter().filter(|(_, worker, ..)| *worker == late).count();
     assert!(by_late >= 1, "the late worker {late} rendered no segment: {segments:?}\n{}", farm.worker_logs());
     assert!(segments.iter().any(|(_, worker, ..)| *worker == farm.workers[0].name), "the first worker rendered nothing: {segments:?}");
+    // SIGTERM with nothing to do: a clean exit, and the worker leaves the heartbeats.
+    for worker in &mut farm.workers {
+        let status = worker.terminate(Duration::from_secs(30));
+        assert!(status.is_some_and(|s| s.success()), "{} did not exit 0 on SIGTERM: {status:?}", worker.name);
+    }
+    assert_eq!(farm.redis.cli(&["HLEN", "motionrender:heartbeats"]).trim(), "0", "stopped workers still listed");
+}
+
+#[test]
+fn queue_status_metrics_and_readiness_report_the_queue_and_fail_without_redis() {
+    let mut farm = Farm::start(1, &[], &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = super::service_support::get(&farm.server.url("/queue/status")).json();
+        let beating = status["work_queue"]["workers"].as_array().into_iter().flatten().any(|w| w["name"] == "worker-0" && w["heartbeat_age_ms"].as_u64().is_some_and(|age| age < 5000));
+        if beating {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the worker never showed up with a heartbeat: {status}\n{}", farm.worker_logs());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status["work_queue"]["reachable"], true, "{status}");
+    assert_eq!(status["work_queue"]["stream_length"], 0, "{status}");
+    assert_eq!(status["work_queue"]["pending_tasks"], 0, "{status}");
+    let metrics = String::from_utf8(super::service_support::get(&farm.server.url("/metrics")).body).unwrap();
+    for family in ["motionrender_work_queue_up 1", "motionrender_work_queue_stream_length 0", "motionrender_work_queue_consumers 1", "motionrender_work_queue_last_heartbeat_age_seconds"] {
+        assert!(metrics.contains(family), "/metrics lacks {family}");
+    }
+    assert_eq!(super::service_support::get(&farm.server.url("/readyz")).status, 200);
+    farm.redis.kill();
+    let ready = super::service_support::get(&farm.server.url("/readyz"));
+    assert_eq!(ready.status, 503, "{}", String::from_utf8_lossy(&ready.body));
+    assert!(ready.json()["reasons"].to_string().contains("work queue"), "{}", ready.json());
+    let status = super::service_support::get(&farm.server.url("/queue/status")).json();
+    assert_eq!(status["work_queue"]["reachable"], false, "{status}");
+    let metrics = String::from_utf8(super::service_support::get(&farm.server.url("/metrics")).body).unwrap();
+    assert!(metrics.contains("motionrender_work_queue_up 0"), "/metrics does not say the queue is down");
 }
 
 #[test]

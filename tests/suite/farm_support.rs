@@ -68,6 +68,14 @@ impl Redis {
     }
 
     /// Stops Redis (it writes its AOF) and starts it again on the same port and folder.
+    /// Kills Redis (no restart).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn restart(&mut self, down_for: Duration) {
         let _ = self.cli(&["SHUTDOWN"]);
         if let Some(mut child) = self.child.take() {
@@ -105,6 +113,11 @@ impl WorkerProcess {
     /// `kill -9`.
     pub fn kill9(&mut self) {
         self.process = None;
+    }
+
+    /// SIGTERM, then its exit status (`None`: it had to be killed).
+    pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
+        self.process.as_mut().and_then(|process| process.stop(patience))
     }
 
     /// Whether it still runs.

@@ -214,7 +214,7 @@ impl Worker {
         let fetch_started = Instant::now();
         let source = dir.join("source");
         if !source.is_file() {
-            let partial = dir.join("source.part");
+            let partial = dir.join(format!("source.{}.part", std::process::id()));
             self.storage
                 .get_file(&task.source_key, &partial, u64::MAX)
                 .await
@@ -296,8 +296,9 @@ impl Worker {
         Duration::from_millis(self.config.work_queue.heartbeat_ms)
     }
 
+    /// This worker's own folder (workers on one host may share `paths.work_dir`).
     fn jobs_dir(&self) -> PathBuf {
-        Path::new(&self.config.paths.work_dir).join("worker-jobs")
+        Path::new(&self.config.paths.work_dir).join("workers").join(&self.name)
     }
 
     fn job_dir(&self, job_id: &str) -> PathBuf {
