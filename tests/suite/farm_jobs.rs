@@ -28,6 +28,7 @@ fn three_workers_share_a_30_second_job_and_its_frames_equal_a_single_process_ren
 
     let segments = Farm::segment_workers(&done);
     assert_eq!(segments.len() as u64, done["metrics"]["segments"].as_u64().unwrap(), "{done}");
+    assert!(done["metrics"]["frames_captured"].as_u64().unwrap_or(0) >= 10, "too few overlay changes to compare: {}", done["metrics"]);
     let workers: BTreeSet<&str> = segments.iter().map(|(_, worker, _, _)| worker.as_str()).collect();
     for worker in &farm.workers {
         assert!(workers.contains(worker.name.as_str()), "{} rendered no segment: {segments:?}", worker.name);
@@ -36,7 +37,8 @@ fn three_workers_share_a_30_second_job_and_its_frames_equal_a_single_process_ren
     let hashes = frame_hashes(&output);
     assert_eq!(hashes.len(), reference.len(), "frame count differs from the single-process render");
     let differing: Vec<usize> = (0..hashes.len()).filter(|&i| hashes[i] != reference[i]).collect();
-    assert!(differing.is_empty(), "frames {differing:?} differ from the single-process render");
+    let reference_qc = std::fs::read_to_string(farm.dir.path().join("reference/reference.mp4.qc.json")).unwrap_or_default();
+    assert!(differing.is_empty(), "frames {differing:?} differ from the single-process render\nfarm: {}\nreference QC: {reference_qc}", done["metrics"]);
     assert!(farm.job_objects("thirty").is_empty(), "farm objects left in S3: {:?}", farm.job_objects("thirty"));
 }
 
