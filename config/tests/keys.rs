@@ -39,13 +39,16 @@ fn keys_cover_every_section() {
         "paths.page_dir",
         "alerts.webhook_url",
         "alerts.max_drop_rate",
+        "work_queue.url",
+        "work_queue.max_deliveries",
+        "work_queue.claim_idle_ms",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 68, "{keys:?}");
+    assert_eq!(keys.len(), 80, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

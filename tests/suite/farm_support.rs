@@ -106,10 +106,6 @@ impl WorkerProcess {
         self.process.as_ref().map_or(0, ServerProcess::pid)
     }
 
-    pub fn log(&self) -> String {
-        self.process.as_ref().map(ServerProcess::output).unwrap_or_default()
-    }
-
     /// `kill -9`.
     pub fn kill9(&mut self) {
         self.process = None;
