@@ -244,7 +244,7 @@ impl Engine {
         let farm = self.shared.farm.as_ref()?;
         let timeout = Duration::from_millis(farm.config().timeout_ms);
         Some(tokio::time::timeout(timeout, farm.snapshot()).await.unwrap_or_else(|_| {
-            Err(crate::farm::FarmError::Unreachable { url: farm.config().url.clone(), detail: "no answer in time".to_owned() })
+            Err(crate::farm::FarmError::Unreachable { url: farm.url().to_owned(), detail: "no answer in time".to_owned() })
         }))
     }
 

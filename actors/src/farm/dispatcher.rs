@@ -71,6 +71,11 @@ impl Dispatcher {
         Ok(dispatcher)
     }
 
+    /// The broker's URL, without credentials.
+    pub fn url(&self) -> &str {
+        self.link.url()
+    }
+
     pub fn names(&self) -> &FarmNames {
         &self.names
     }

@@ -67,7 +67,7 @@ pub fn autoclaimed(value: &Value) -> Vec<Entry> {
     items(value).get(1).map(entries).unwrap_or_default()
 }
 
-/// `(consumer, delivery count)` of each entry of an extended `XPENDING` reply.
+/// `(entry id, consumer, idle ms, delivery count)` of each row of an extended `XPENDING` reply.
 pub fn pending_deliveries(value: &Value) -> Vec<(String, String, u64, u64)> {
     items(value)
         .iter()
@@ -89,4 +89,41 @@ pub fn pairs(value: &Value) -> Vec<(String, Value)> {
 /// The list items of an array reply.
 pub fn list(value: &Value) -> &[Value] {
     items(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    fn entry(id: &str, fields: &[(&str, &str)]) -> Value {
+        Value::Array(vec![bulk(id), Value::Array(fields.iter().flat_map(|(k, v)| [bulk(k), bulk(v)]).collect())])
+    }
+
+    #[test]
+    fn read_group_replies_give_their_entries_and_a_timeout_none() {
+        let reply = Value::Array(vec![Value::Array(vec![bulk("tasks"), Value::Array(vec![entry("1-0", &[("job", "a"), ("segment", "3")])])])]);
+        let entries = read_group_entries(&reply);
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].id.as_str(), entries[0].field("segment")), ("1-0", Some("3")));
+        assert!(read_group_entries(&Value::Nil).is_empty());
+        let resp3 = Value::Map(vec![(bulk("tasks"), Value::Array(vec![entry("2-0", &[("job", "b")])]))]);
+        assert_eq!(read_group_entries(&resp3)[0].field("job"), Some("b"));
+    }
+
+    #[test]
+    fn autoclaim_replies_skip_deleted_entries_and_pending_rows_parse() {
+        let reply = Value::Array(vec![bulk("0-0"), Value::Array(vec![entry("5-0", &[("job", "c")])]), Value::Array(vec![bulk("4-0")])]);
+        let claimed = autoclaimed(&reply);
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, "5-0");
+        let rows = Value::Array(vec![Value::Array(vec![bulk("5-0"), bulk("worker-1"), Value::Int(1200), Value::Int(2)])]);
+        assert_eq!(pending_deliveries(&rows), vec![("5-0".to_owned(), "worker-1".to_owned(), 1200, 2)]);
+        assert!(pending_deliveries(&Value::Array(vec![Value::Int(3)])).is_empty(), "a malformed row is skipped, not a panic");
+    }
 }
