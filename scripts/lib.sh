@@ -11,6 +11,9 @@
 #   MOTO_SERVER       (exported) moto's S3-compatible server, which scripts/setup
 #                     installs into .venv-test/ and the storage tests start;
 #                     an existing MOTO_SERVER is kept
+#   REDIS_SERVER      (exported) the redis-server binary (Debian's redis-server
+#                     package, which scripts/setup installs) the work-queue
+#                     tests start on a free port; an existing REDIS_SERVER is kept
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,3 +50,8 @@ MOTIONRENDER_RELEASE_BIN="$TARGET_DIR/release/motionrender"
 # to this same path when it is unset.
 MOTO_SERVER="${MOTO_SERVER:-$ROOT/.venv-test/bin/moto_server}"
 export MOTO_SERVER
+
+# The work-queue tests (tests/suite/farm_*.rs) read REDIS_SERVER, and fall
+# back to redis-server on PATH when it is unset.
+REDIS_SERVER="${REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}"
+export REDIS_SERVER

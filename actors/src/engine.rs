@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     pub alerts: Alerts,
     pub notifier: Addr<Notifier>,
     pub render: RenderActors,
+    /// The farm jobs render on, when `work_queue.url` is set.
+    pub farm: Option<Arc<crate::farm::Dispatcher>>,
     pub queue: QueueGauge,
     /// Set when the engine shuts down (stops callback retries).
     pub stopping: watch::Sender<bool>,
@@ -143,6 +145,13 @@ impl Engine {
         let cleared_dir = work_dir.clone();
         let _ = tokio::task::spawn_blocking(move || work_folders::clear_leftovers(&cleared_dir, &resumed)).await;
         let storage = Storage::from_config(&config).await?;
+        let farm = match config.work_queue.url() {
+            None => None,
+            Some(_) if !storage.is_s3() => {
+                return Err(EngineError::Config("work_queue.url needs s3.bucket: sources and segments travel through S3".to_owned()))
+            }
+            Some(_) => Some(crate::farm::Dispatcher::start(&config.work_queue).map_err(|e| EngineError::Config(e.to_string()))?),
+        };
         let metrics = Arc::new(Metrics::new()?);
         let render = RenderActors::start(pool_settings(&config, config.server.max_running_jobs)?, high_water(&config), Arc::clone(&metrics));
         let stopping = watch::channel(false).0;
@@ -164,6 +173,7 @@ impl Engine {
             alerts,
             notifier,
             render,
+            farm,
             queue: QueueGauge::default(),
             stopping,
             config,
@@ -229,6 +239,20 @@ impl Engine {
         (queue.waiting.load(Ordering::Relaxed), queue.running.load(Ordering::Relaxed))
     }
 
+    /// The work queue as Redis sees it; `None` when jobs render in this process.
+    pub async fn work_queue(&self) -> Option<Result<crate::farm::QueueSnapshot, crate::farm::FarmError>> {
+        let farm = self.shared.farm.as_ref()?;
+        let timeout = Duration::from_millis(farm.config().timeout_ms);
+        Some(tokio::time::timeout(timeout, farm.snapshot()).await.unwrap_or_else(|_| {
+            Err(crate::farm::FarmError::Unreachable { url: farm.url().to_owned(), detail: "no answer in time".to_owned() })
+        }))
+    }
+
+    /// Whether the work queue's Redis answers; `None` without a work queue.
+    pub async fn work_queue_reachable(&self) -> Option<Result<(), crate::farm::FarmError>> {
+        Some(self.shared.farm.as_ref()?.ping().await)
+    }
+
     /// Browsers of the warm pool alive and idle.
     pub async fn browsers(&self) -> PoolStatus {
         self.shared.render.pool.send(crate::browser_pool::Status).await.unwrap_or_default()
@@ -270,6 +294,9 @@ impl Engine {
     pub async fn shutdown(&self) {
         let _ = self.supervisor.send(Shutdown).await;
         let _ = self.shared.render.pool.send(crate::browser_pool::Close).await;
+        if let Some(farm) = &self.shared.farm {
+            farm.stop();
+        }
     }
 }
 

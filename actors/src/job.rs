@@ -214,7 +214,10 @@ impl Job {
             Ok(Ok(stored)) => {
                 metrics.render_finished(&stored.report);
                 metrics.job_ended(JobOutcome::Completed, took);
-                let job_metrics = job_metrics(&self.shared, &self.record, &stored.report, stored.size);
+                let mut job_metrics = job_metrics(&self.shared, &self.record, &stored.report, stored.size);
+                if let Some(used) = &stored.farm_use {
+                    job_metrics["farm"] = serde_json::to_value(used).unwrap_or_default();
+                }
                 alerts.render_finished(&id, job_metrics["drop_rate"].as_f64().unwrap_or(0.0));
                 self.change(JobChange::Complete { download_url: stored.download_url, metrics: job_metrics }, ctx);
                 tracing::info!(job_id = %id, wall_seconds = stored.report.wall_seconds, "job completed");
@@ -366,6 +369,8 @@ struct Stored {
     report: RenderReport,
     download_url: String,
     size: u64,
+    /// What the farm did, when the job rendered on it.
+    farm_use: Option<crate::farm::FarmUse>,
 }
 
 fn job_dir(shared: &Shared, job_id: &str) -> PathBuf {
@@ -429,16 +434,22 @@ async fn work(shared: Arc<Shared>, record: JobRecord, cancel: Arc<AtomicBool>, a
         // Progress is lossy: a full mailbox skips one update.
         let _ = actor.try_send(Progress { progress: RENDER_SHARE * done as f64 / total.max(1) as f64, metrics });
     };
-    let report = shared.render.render(&render, control, &mut progress).await.map_err(render_failure)?;
+    let (report, farm_use) = match &shared.farm {
+        Some(farm) => {
+            let (report, used) = crate::farm::render_on_farm(&shared, farm, &job_id, &request, &render, control, &mut progress).await?;
+            (report, Some(used))
+        }
+        None => (shared.render.render(&render, control, &mut progress).await.map_err(render_failure)?, None),
+    };
     if cancel.load(Ordering::Relaxed) {
         return Err(render_failure(RenderError::Cancelled));
     }
     let download_url = store_output(&shared, &record, &dir, &report, &cancel).await?;
     let size = std::fs::metadata(dir.join("output.mp4")).map_or(0, |m| m.len());
-    Ok(Stored { report, download_url, size })
+    Ok(Stored { report, download_url, size, farm_use })
 }
 
-fn render_failure(error: RenderError) -> ApiError {
+pub(crate) fn render_failure(error: RenderError) -> ApiError {
     let status = match error.code() {
         "INVALID_VIDEO_FORMAT" | "VIDEO_NOT_FOUND" | "PLUGIN_NOT_FOUND" | "ENCODER_UNAVAILABLE" => 422,
         _ => 500,

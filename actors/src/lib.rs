@@ -15,6 +15,7 @@ pub mod browser_pool;
 pub mod callbacks;
 pub mod encoder;
 pub mod engine;
+pub mod farm;
 pub mod fetch;
 pub mod job;
 pub mod limits;

@@ -122,6 +122,44 @@ impl RenderActors {
     }
 }
 
+impl RenderActors {
+    /// Renders only segment `plan` of `request` into its file under
+    /// `control.segments_dir` (a render worker's task): the same page,
+    /// rasterizer, encoder and retry path as a whole render, without the
+    /// merge. The plan must be one this render plans itself (the server and
+    /// the worker agree on source and settings). Returns the finished
+    /// segment, its file and the retries it took.
+    pub async fn render_one_segment(
+        &self,
+        request: &RenderRequest,
+        mut control: RenderControl,
+        plan: SegmentPlan,
+    ) -> Result<(FinishedSegment, std::path::PathBuf, Vec<Retry>), RenderError> {
+        control.pressure = Some(Arc::clone(&self.gate));
+        let metrics = Arc::clone(&self.metrics);
+        control.on_capture = Some(Arc::new(move |took| metrics.captured(took)));
+        let mut prepared = PreparedRender::prepare(request, &control).await?;
+        if let Err(error) = prepared.keep_only(plan) {
+            prepared.abandon().await;
+            return Err(error);
+        }
+        let job = Arc::clone(prepared.context());
+        let out = prepared.segment_path(plan.index);
+        let pending = Arc::new(Mutex::new(VecDeque::from([plan])));
+        let browsers = Arc::new(Mutex::new(BrowserUse::default()));
+        let rendered = run_page(self.clone(), Arc::clone(&job), pending, vec![(plan.index, out.clone())], browsers).await;
+        prepared.abandon().await;
+        if job.is_cancelled() {
+            return Err(RenderError::Cancelled);
+        }
+        let mut done = rendered?;
+        match done.segments.pop() {
+            Some((_, segment)) => Ok((segment, out, done.retries)),
+            None => Err(RenderError::Stopped),
+        }
+    }
+}
+
 /// Renders `request` on the calling thread, outside any service: starts an
 /// actix System there with the render side of the tree (a pool of
 /// `settings.pages` browsers, none kept warm), renders, and closes the

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sections::{
     AlertsConfig, BrowserConfig, CallbacksConfig, EncoderConfig, JobsConfig, LogConfig, MemoryConfig, PathsConfig,
-    QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig,
+    QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig, UrlPolicyConfig, LimitsConfig, WorkQueueConfig,
 };
 
 /// The effective configuration of motionrender. Build it with
@@ -43,4 +43,6 @@ pub struct Config {
     pub log: LogConfig,
     /// `[alerts]`: alerts posted to a webhook.
     pub alerts: AlertsConfig,
+    /// `[work_queue]`: render workers on other hosts through Redis Streams.
+    pub work_queue: WorkQueueConfig,
 }

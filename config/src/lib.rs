@@ -26,7 +26,7 @@ pub use secret::Secret;
 pub use sections::{
     AlertsConfig, BrowserConfig, CallbacksConfig, DropPolicy, EncoderChoice, EncoderConfig, JobsConfig, LimitsConfig, LogConfig, LogFormat,
     MemoryConfig, PathsConfig, QueueConfig, RetriesConfig, S3Config, SegmentsConfig, ServerConfig,
-    UrlPolicyConfig,
+    UrlPolicyConfig, WorkQueueConfig,
 };
 pub use sources::{parse_override, Sources, CONFIG_FILE_VAR, ENV_PREFIX};
 pub use table::{env_var_for, keys};

@@ -60,6 +60,24 @@ impl Rule {
 
 /// Every semantic rule, checked in this order.
 const RULES: &[Rule] = &[
+    Rule::new("work_queue.url", "empty, or a redis:// URL", |c| {
+        c.work_queue.url.is_empty() || c.work_queue.url.starts_with("redis://")
+    }),
+    Rule::new("work_queue.key_prefix", "a non-empty key prefix", |c| !c.work_queue.key_prefix.is_empty()),
+    Rule::new("work_queue.s3_prefix", "a non-empty key prefix without a leading or trailing /", |c| {
+        let prefix = &c.work_queue.s3_prefix;
+        !prefix.is_empty() && !prefix.starts_with('/') && !prefix.ends_with('/')
+    }),
+    Rule::new("work_queue.claim_idle_ms", "an integer >= 100", |c| c.work_queue.claim_idle_ms >= 100),
+    Rule::new("work_queue.heartbeat_ms", "an integer >= 50, below work_queue.claim_idle_ms", |c| {
+        c.work_queue.heartbeat_ms >= 50 && c.work_queue.heartbeat_ms < c.work_queue.claim_idle_ms
+    })
+    .depending_on("work_queue.claim_idle_ms"),
+    Rule::new("work_queue.max_deliveries", "an integer >= 1", |c| c.work_queue.max_deliveries >= 1),
+    Rule::new("work_queue.job_tasks_in_flight", "an integer >= 1", |c| c.work_queue.job_tasks_in_flight >= 1),
+    Rule::new("work_queue.max_stream_length", "an integer >= 1", |c| c.work_queue.max_stream_length >= 1),
+    Rule::new("work_queue.timeout_ms", "an integer >= 100", |c| c.work_queue.timeout_ms >= 100),
+    Rule::new("work_queue.max_backoff_ms", "an integer >= 100", |c| c.work_queue.max_backoff_ms >= 100),
     Rule::new("paths.data_dir", "a non-empty directory path", |c| {
         !c.paths.data_dir.is_empty()
     }),

@@ -40,13 +40,16 @@ fn keys_cover_every_section() {
         "alerts.webhook_url",
         "alerts.max_drop_rate",
         "encoder.in_process",
+        "work_queue.url",
+        "work_queue.max_deliveries",
+        "work_queue.claim_idle_ms",
     ] {
         assert!(
             keys.contains(&key.to_string()),
             "{key} missing from {keys:?}"
         );
     }
-    assert_eq!(keys.len(), 69, "{keys:?}");
+    assert_eq!(keys.len(), 81, "{keys:?}");
     assert!(
         keys.iter().all(|key| key.split('.').count() == 2),
         "{keys:?}"

@@ -15,6 +15,7 @@ mod s3;
 mod segments;
 mod server;
 mod url_policy;
+mod work_queue;
 
 pub use alerts::AlertsConfig;
 pub use browser::BrowserConfig;
@@ -32,3 +33,4 @@ pub use s3::S3Config;
 pub use segments::SegmentsConfig;
 pub use server::ServerConfig;
 pub use url_policy::UrlPolicyConfig;
+pub use work_queue::WorkQueueConfig;

@@ -232,6 +232,28 @@ impl PreparedRender {
         &self.todo
     }
 
+    /// Every segment of the render, in order (those set aside included).
+    pub fn plans(&self) -> &[SegmentPlan] {
+        &self.plans
+    }
+
+    /// Leaves `plan` as the only segment to render (a render worker's task
+    /// is one segment of a job); refused when this render did not plan it,
+    /// e.g. because the worker's source or settings differ from the server's.
+    pub fn keep_only(&mut self, plan: SegmentPlan) -> Result<(), RenderError> {
+        if !self.plans.contains(&plan) {
+            return Err(RenderError::Settings(format!(
+                "segment {} (frames {}..{}) is not in this render's plan of {} segments",
+                plan.index,
+                plan.first_frame,
+                plan.first_frame + plan.frame_count,
+                self.plans.len()
+            )));
+        }
+        self.todo = vec![plan];
+        Ok(())
+    }
+
     /// How many segments run side by side: the pages asked for, at most one
     /// per segment left.
     pub fn pages(&self) -> u32 {

@@ -108,6 +108,24 @@ impl Storage {
         }
     }
 
+    /// The results bucket, or `None` for local storage.
+    pub fn bucket(&self) -> Option<&str> {
+        match &self.results {
+            Results::Local(_) => None,
+            Results::S3(s3) => Some(&s3.bucket),
+        }
+    }
+
+    /// Downloads the stored `key` of the results bucket into `dest` (as
+    /// [`Storage::fetch_s3_input`]); local storage has nothing to fetch and
+    /// answers [`StorageError::Config`].
+    pub async fn get_file(&self, key: &str, dest: &Path, max_bytes: u64) -> Result<u64, StorageError> {
+        match &self.results {
+            Results::Local(_) => Err(StorageError::Config { detail: format!("cannot fetch {key}: results are stored locally, not in S3") }),
+            Results::S3(s3) => fetch_object(&self.s3, &self.retry, &s3.bucket, key, dest, max_bytes).await,
+        }
+    }
+
     /// Downloads the input `s3://bucket/key` into the file `dest` (created or
     /// truncated), streaming; returns its size in bytes. An object larger
     /// than `max_bytes` is [`StorageError::InputTooLarge`]: refused before a

@@ -120,9 +120,9 @@ pub fn all(config: &Config) -> Vec<Check> {
     checks.extend(page::plugins(config));
     checks.extend(fonts::checks());
     checks.extend(folders::checks(config, Purpose::Serve));
-    checks.push(services::redis());
     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => {
+            checks.push(runtime.block_on(services::redis(config)));
             checks.push(runtime.block_on(services::s3(config)));
             checks.push(runtime.block_on(services::alert_webhook(config)));
         }

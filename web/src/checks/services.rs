@@ -1,15 +1,27 @@
 //! Services a configuration may name: S3 for outputs, the alert webhook,
-//! and Redis (not used by this build).
+//! and the work queue's Redis (`work_queue.url`).
 
+use motionrender_actors::farm::{FarmError, RedisLink};
 use motionrender_actors::url_policy::UrlPolicy;
 use motionrender_config::Config;
 use motionrender_engine::storage::Storage;
 
 use super::{Check, Verdict};
 
-/// Redis: this build queues jobs in its embedded store.
-pub fn redis() -> Check {
-    Check::new("redis", Verdict::Skip, "not used: jobs are queued in the embedded store (this build has no Redis queue)")
+/// The work queue's Redis, when `work_queue.url` is set: one `PING`.
+pub async fn redis(config: &Config) -> Check {
+    let Some(url) = config.work_queue.url() else {
+        return Check::new("redis", Verdict::Skip, "not configured: jobs render in this process (work_queue.url, --queue)");
+    };
+    let timeout = std::time::Duration::from_millis(config.work_queue.timeout_ms);
+    let pinged = match RedisLink::open(url, timeout, std::time::Duration::ZERO, timeout) {
+        Ok(link) => tokio::time::timeout(timeout, link.ping()).await.unwrap_or_else(|_| Err(FarmError::Unreachable { url: link.url().to_owned(), detail: "no answer in time".to_owned() })),
+        Err(error) => Err(error),
+    };
+    match pinged {
+        Ok(()) => Check::ok("redis", "the work queue's Redis answers"),
+        Err(error) => Check::fail("redis", error.to_string(), "start Redis or fix work_queue.url (redis://HOST:PORT/DB)"),
+    }
 }
 
 /// The `[s3]` bucket, when outputs go there: one `HeadBucket`.

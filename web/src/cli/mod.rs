@@ -13,6 +13,7 @@ mod render;
 mod serve;
 mod tune;
 mod validate;
+mod worker;
 
 /// Burns MotionText animated subtitles into videos.
 #[derive(Debug, Parser)]
@@ -42,6 +43,9 @@ enum Command {
     Render(render::RenderArgs),
     /// Serve the HTTP API (see API.md) with a durable job store.
     Serve(serve::ServeArgs),
+    /// Render segments of jobs a `serve --queue` publishes, from the same
+    /// Redis; sources and segments travel through the `[s3]` bucket.
+    Worker(worker::WorkerArgs),
     /// Sweep frame-queue settings on synthetic or real runs and recommend
     /// a configuration (`tune SWEEP.toml`), or compare two sweeps (`tune compare A B`).
     Tune(Box<tune::TuneArgs>),
@@ -98,6 +102,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             log::install(&config.log)?;
             refuse_without(&config, Purpose::Serve, "serve")?;
             serve::run(config)
+        }
+        Command::Worker(args) => {
+            let config = load_config_with(cli.config, args.overrides(), &cli.overrides)?;
+            log::install(&config.log)?;
+            refuse_without(&config, Purpose::Render, "start a worker")?;
+            worker::run(config)
         }
         Command::Doctor => Ok(doctor::run(&load_config(cli.config, &cli.overrides)?)),
         Command::Config { print } => {

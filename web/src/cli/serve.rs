@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// default input root `<DIR>/inputs`; default `paths.data_dir`.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<String>,
+    /// Render on workers through this Redis (`redis://HOST:PORT/DB`) instead
+    /// of in this process; needs `s3.bucket`. Default `work_queue.url`.
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
 }
 
 impl ServeArgs {
@@ -27,6 +31,9 @@ impl ServeArgs {
     /// after them still win.
     pub fn overrides(&self) -> Vec<(String, String)> {
         let mut overrides = Vec::new();
+        if let Some(queue) = &self.queue {
+            overrides.push(("work_queue.url".to_owned(), queue.clone()));
+        }
         if let Some(bind) = &self.bind {
             overrides.push(("server.bind".to_owned(), bind.clone()));
         }

@@ -71,6 +71,12 @@ pub struct QueueStatus {
     /// Seconds a new job would wait, roughly.
     pub estimated_wait_time: u64,
     pub detailed_status: JobCounts,
+    /// *new*, with `serve --queue` only: the task stream's length, pending
+    /// tasks, the workers with their pending tasks and last heartbeat; or
+    /// `{"reachable": false, "error": …}` when Redis does not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub work_queue: Option<serde_json::Value>,
 }
 
 /// Jobs in each state (kept as jobs change, not counted).

@@ -53,6 +53,10 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
     })
     .await
     .unwrap_or_else(|e| vec![e.to_string()]);
+    let mut reasons = reasons;
+    if let Some(Err(error)) = engine.work_queue_reachable().await {
+        reasons.push(format!("work queue: {error}"));
+    }
     if reasons.is_empty() {
         HttpResponse::Ok().json(Readiness { status: "ready", reasons: None })
     } else {
@@ -62,6 +66,14 @@ pub async fn readyz(engine: web::Data<Engine>) -> HttpResponse {
 
 pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
     let (waiting, running) = engine.queue_counts();
+    let work_queue = engine.work_queue().await.map(|snapshot| match snapshot {
+        Ok(snapshot) => {
+            let mut shown = serde_json::to_value(&snapshot).unwrap_or_default();
+            shown["reachable"] = true.into();
+            shown
+        }
+        Err(error) => serde_json::json!({ "reachable": false, "error": error.to_string() }),
+    });
     let count = |status: JobStatus| engine.count(status);
     HttpResponse::Ok().json(QueueStatus {
         pending_jobs: waiting,
@@ -74,6 +86,7 @@ pub async fn queue_status(engine: web::Data<Engine>) -> HttpResponse {
             failed: count(JobStatus::Failed),
             cancelled: count(JobStatus::Cancelled),
         },
+        work_queue,
     })
 }
 
@@ -84,5 +97,9 @@ pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
     let browsers = engine.browsers().await;
     let metrics = engine.metrics();
     metrics.set_levels(waiting, running, browsers.alive, browsers.idle);
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+    let mut text = metrics.render();
+    if let Some(snapshot) = engine.work_queue().await {
+        text.push_str(&motionrender_actors::farm::prometheus_text(snapshot.ok().as_ref()));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
 }
