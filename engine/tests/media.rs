@@ -15,6 +15,10 @@ use motionrender_engine::media::{
 };
 use tempfile::TempDir;
 
+#[path = "support/psnr.rs"]
+mod psnr;
+use psnr::psnr;
+
 const PAL: FrameRate = FrameRate { num: 25, den: 1 };
 
 /// A 2 s 320x180 25 fps clip with audio, in a fresh temporary directory.
@@ -51,31 +55,6 @@ fn encode(frames: &[DecodedFrame], info: &MediaInfo, out: &Path, quality: u32) -
     assert_eq!(segment.path, out);
     assert_eq!(segment.encoder, "x264");
     segment.frames
-}
-
-/// Average PSNR (all planes) of `encoded` against `reference`, from FFmpeg's psnr filter.
-fn psnr(encoded: &Path, reference: &Path) -> f64 {
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "info", "-i"])
-        .arg(encoded)
-        .arg("-i")
-        .arg(reference)
-        .args(["-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("PSNR"))
-        .unwrap_or_else(|| panic!("no PSNR in: {stderr}"));
-    let average = line
-        .split("average:")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
-    average.parse().unwrap()
 }
 
 #[test]

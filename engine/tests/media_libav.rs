@@ -15,6 +15,10 @@ use motionrender_engine::media::{
 };
 use tempfile::TempDir;
 
+#[path = "support/psnr.rs"]
+mod psnr;
+use psnr::psnr;
+
 const PAL: FrameRate = FrameRate { num: 25, den: 1 };
 
 fn clip(seconds: f64, width: u32, height: u32, rate: FrameRate, audio: bool) -> (TempDir, PathBuf) {
@@ -143,21 +147,6 @@ fn encode_in_process(frames: &[DecodedFrame], info: &MediaInfo, out: &Path) -> u
     let segment = encoder.finish().unwrap();
     assert_eq!((segment.path.as_path(), segment.encoder), (out, "x264"));
     segment.frames
-}
-
-/// Average PSNR of `encoded` against `reference` (FFmpeg's psnr filter).
-fn psnr(encoded: &Path, reference: &Path) -> f64 {
-    let output = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "info", "-i"])
-        .arg(encoded)
-        .arg("-i")
-        .arg(reference)
-        .args(["-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    let average = log.split("average:").nth(1).expect("psnr printed its average");
-    average.split_whitespace().next().unwrap().parse().unwrap()
 }
 
 #[test]
