@@ -182,6 +182,14 @@ impl Farm {
         let name = format!("worker-{index}");
         let work = self.dir.path().join(&name);
         std::fs::create_dir_all(&work).unwrap();
+        let process = self.spawn_worker(&name, &work.join("worker.log"));
+        self.workers.push(WorkerProcess { name, process: Some(process) });
+        index
+    }
+
+    /// Starts a worker process named `name` in its own folder, logging to `log`.
+    fn spawn_worker(&self, name: &str, log: &std::path::Path) -> ServerProcess {
+        let work = self.dir.path().join(name);
         let mut args: Vec<String> = Vec::new();
         for set in self.settings.iter().cloned().chain([format!("paths.work_dir={}", work.display()), format!("work_queue.worker_name={name}")]) {
             args.push("--set".to_owned());
@@ -190,25 +198,15 @@ impl Farm {
         args.push("worker".to_owned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = self.worker_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let process = ServerProcess::start_with_env(&motionrender_binary(), &args, &env, &work.join("worker.log"));
-        self.workers.push(WorkerProcess { name, process: Some(process) });
-        index
+        ServerProcess::start_with_env(&motionrender_binary(), &args, &env, log)
     }
 
     /// Starts worker `index` again (after it died), under the same name.
     pub fn restart_worker(&mut self, index: usize) {
         let name = self.workers[index].name.clone();
         let work = self.dir.path().join(&name);
-        let mut args: Vec<String> = Vec::new();
-        for set in self.settings.iter().cloned().chain([format!("paths.work_dir={}", work.display()), format!("work_queue.worker_name={name}")]) {
-            args.push("--set".to_owned());
-            args.push(set);
-        }
-        args.push("worker".to_owned());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = self.worker_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let log = work.join(format!("worker-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())));
-        self.workers[index].process = Some(ServerProcess::start_with_env(&motionrender_binary(), &args, &env, &log));
+        self.workers[index].process = Some(self.spawn_worker(&name, &log));
     }
 
     /// A clip in the server's input root.
