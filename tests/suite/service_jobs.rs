@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
+use motionrender_tests::frame_hashes;
+
 use super::service_support::{free_port, processes_mentioning, request, scenario, Receiver, Received, Server};
 
 const SECRET: &str = "s3cret-for-tests";
@@ -157,15 +159,26 @@ fn a_cancel_mid_render_is_reported_within_2_s_and_leaves_no_output_and_no_child(
 #[test]
 fn sigterm_stops_the_server_promptly_and_the_job_resumes_on_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &settings());
+    // Two pages: the resumed run has fewer segments left than pages, and
+    // must still encode them as the first run would have.
+    let mut settings = settings();
+    settings.push("browser.pool_size=2");
+    let mut server = Server::start(dir.path(), &settings);
     let clip = server.input_clip("clip.mp4", 12.0, 640, 360);
     let body = json!({ "jobId": "drained", "videoUrl": clip, "scenario": scenario("busy_captions.json") });
     assert_eq!(server.submit(&body).status, 202);
-    server.wait_for("drained", Duration::from_secs(120), |s| s["progress"].as_f64().unwrap_or(0.0) >= 40.0);
+    server.wait_for("drained", Duration::from_secs(120), |s| s["progress"].as_f64().unwrap_or(0.0) >= 60.0);
     let status = server.terminate(Duration::from_secs(15));
     assert!(status.success(), "SIGTERM is a clean exit: {status}");
     server.restart();
     let done = server.wait_for("drained", Duration::from_secs(180), |s| s["status"] != "processing" && s["status"] != "queued");
     assert_eq!(done["status"], "completed", "a stopped job is resumed, not failed: {done}");
     assert!(done["metrics"]["segments_reused"].as_u64().unwrap() >= 2, "{done}");
+
+    let body = json!({ "jobId": "undisturbed", "videoUrl": clip, "scenario": scenario("busy_captions.json") });
+    assert_eq!(server.submit(&body).status, 202);
+    let undisturbed = server.wait_for("undisturbed", Duration::from_secs(180), |s| s["status"] != "processing" && s["status"] != "queued");
+    assert_eq!(undisturbed["status"], "completed", "{undisturbed}");
+    let output = |id: &str| dir.path().join("output").join(format!("{id}.mp4"));
+    assert_eq!(frame_hashes(&output("drained")), frame_hashes(&output("undisturbed")), "the resumed job's frames differ from an undisturbed run's");
 }

@@ -184,7 +184,6 @@ impl PreparedRender {
         }
         let segments_reused = reused.segments.len() as u32;
         let frames_reused: u64 = reused.segments.iter().map(|(plan, _)| plan.frame_count).sum();
-        let pages = settings.pages.min(todo.len() as u32).max(1);
         let server = AssetServer::start_with_fonts(&page_dir, request.plugin_dir.as_deref(), request.font_dir.as_deref()).await?;
         let fonts = plan_fonts(request.font_dir.as_deref(), &request.scenario.document);
         let job = Arc::new(JobContext {
@@ -197,7 +196,7 @@ impl PreparedRender {
             alive,
             asset_base_url: server.base_url(),
             encoder,
-            threads: threads_per_segment(pages),
+            threads: threads_per_segment(settings.pages, plans.len()),
             settings,
             progress: Arc::new(AtomicU64::new(frames_reused)),
             pressure: control.pressure.clone().unwrap_or_default(),
@@ -382,8 +381,13 @@ fn output_view(source: &MediaInfo, settings: &RenderSettings) -> Result<MediaInf
     Ok(info)
 }
 
-/// Threads for each decoder and encoder when `pages` segments run at once.
-fn threads_per_segment(pages: u32) -> u32 {
+/// Threads for each decoder and encoder: the cores shared among the
+/// segments a whole render of `planned` segments runs side by side on
+/// `pages` pages. x264's output depends on its thread count, so this counts
+/// the render's plan, not the segments left to do: a retry or a resume that
+/// renders one segment again encodes it as the first run did.
+fn threads_per_segment(pages: u32, planned: usize) -> u32 {
+    let pages = pages.min(u32::try_from(planned).unwrap_or(u32::MAX)).max(1);
     if pages <= 1 {
         return 0;
     }
