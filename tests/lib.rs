@@ -353,6 +353,22 @@ impl ServerProcess {
         }
     }
 
+    /// Waits up to `patience` for the process to exit (it is reaped: a
+    /// zombie whose threads are still going counts as running); its exit
+    /// status, `None` while it still runs.
+    pub fn wait_exit(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits up to `patience` for the exit; kills it
     /// after that. The exit status, `None` when it had to be killed.
     pub fn stop(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
@@ -360,12 +376,8 @@ impl ServerProcess {
             return Some(status);
         }
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = std::time::Instant::now() + patience;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(status) = self.wait_exit(patience) {
+            return Some(status);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -2,7 +2,9 @@
 //! processes on a real redis-server, moto's S3, Chromium and FFmpeg.
 //! Three workers share a 30 s job and its output's frames equal a
 //! single-process render; a worker killed mid-segment has its task
-//! reclaimed; a late worker takes tasks; Redis restarted mid-job loses
+//! reclaimed; a worker sent SIGTERM mid-segment finishes it, takes no new
+//! task and exits 0, and one whose drain time runs out hands its task back
+//! to be reclaimed; a late worker takes tasks; Redis restarted mid-job loses
 //! nothing; a task that crashes every worker fails its job with a code
 //! while other jobs complete; a cancel reaches the workers and leaves
 //! nothing in S3.
@@ -10,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use motionrender_tests::{descendants, frame_hashes};
+use motionrender_tests::{descendants, frame_hashes, process_alive, processes_mentioning};
 
 use super::farm_support::{long_captions, reference_hashes, Farm};
 
@@ -49,6 +51,45 @@ fn pending(farm: &Farm) -> Vec<(String, String, u64)> {
     lines.chunks_exact(4).map(|row| (row[0].to_owned(), row[1].to_owned(), row[3].parse().unwrap_or(0))).collect()
 }
 
+/// Whether `consumer` holds task entry `id` (it is pending with it).
+fn holds(farm: &Farm, consumer: &str, id: &str) -> bool {
+    pending(farm).iter().any(|(pending_id, owner, _)| pending_id == id && owner == consumer)
+}
+
+/// Waits until worker `index` holds a task; its entry id and segment, and
+/// the worker's descendants then. Polled far more often than a segment takes,
+/// so it is the first task the worker took.
+fn wait_holding(farm: &Farm, index: usize) -> (String, u32, Vec<(u32, String)>) {
+    let worker = &farm.workers[index];
+    let deadline = Instant::now() + LONG;
+    loop {
+        assert!(Instant::now() < deadline, "{} never took a task: {}", worker.name, farm.worker_logs());
+        if let Some((id, _, _)) = pending(farm).into_iter().find(|(_, consumer, _)| *consumer == worker.name) {
+            let segment = task_segment(farm, &id).unwrap_or_else(|| panic!("task {id} has no segment"));
+            return (id, segment, descendants(worker.pid()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no process `worker` ran (`children`, seen while it held its
+/// task) outlived it, nor any process working in its folder (an encoder).
+fn assert_no_process_left(farm: &Farm, worker: &str, children: &[(u32, String)]) {
+    assert!(children.iter().any(|(_, cmdline)| cmdline.contains("chrom")), "{worker} had no browser to leave behind: {children:?}");
+    let alive: Vec<_> = children.iter().filter(|(pid, _)| process_alive(*pid)).collect();
+    assert!(alive.is_empty(), "{worker}'s processes outlived it: {alive:?}");
+    let left = processes_mentioning(&farm.worker_dir(worker).to_string_lossy());
+    assert!(left.is_empty(), "processes left in {worker}'s folder: {left:?}");
+}
+
+/// Asserts that the output of the completed job `done` has `reference`'s frames.
+fn assert_frames_equal(farm: &Farm, done: &serde_json::Value, reference: &[String]) {
+    let hashes = frame_hashes(&farm.output(done, &farm.dir.path().join("output.mp4")));
+    assert_eq!(hashes.len(), reference.len(), "frame count differs from the undisturbed render");
+    let differing: Vec<usize> = (0..hashes.len()).filter(|&i| hashes[i] != reference[i]).collect();
+    assert!(differing.is_empty(), "frames {differing:?} differ from the undisturbed render\nfarm: {}", done["metrics"]);
+}
+
 /// The segment index of task entry `id`.
 fn task_segment(farm: &Farm, id: &str) -> Option<u32> {
     let raw = farm.redis.cli(&["XRANGE", "motionrender:tasks", id, id]);
@@ -79,7 +120,7 @@ fn a_worker_killed_mid_segment_has_its_task_reclaimed_and_the_frames_do_not_chan
             // Into the render (past claiming and fetching the source).
             std::thread::sleep(Duration::from_millis(300));
             farm.workers[index].kill9();
-            if pending(&farm).iter().any(|(still, owner, _)| *still == id && *owner == consumer) {
+            if holds(&farm, &consumer, &id) {
                 break 'kill (consumer, segment);
             }
             // It finished just before the kill: bring it back and try again.
@@ -94,10 +135,73 @@ fn a_worker_killed_mid_segment_has_its_task_reclaimed_and_the_frames_do_not_chan
     assert_ne!(worker, victim, "segment {segment} was reported by the killed worker");
     assert!(reclaimed, "segment {segment} was not taken over with XAUTOCLAIM: {done}");
     assert!(deliveries >= 2, "segment {segment} was delivered {deliveries} times; the killed worker's delivery is not counted: {done}");
-    let hashes = frame_hashes(&farm.output(&done, &farm.dir.path().join("killed.mp4")));
-    assert_eq!(hashes.len(), reference.len(), "frame count differs from the undisturbed render");
-    let differing: Vec<usize> = (0..hashes.len()).filter(|&i| hashes[i] != reference[i]).collect();
-    assert!(differing.is_empty(), "frames {differing:?} differ from the undisturbed render");
+    assert_frames_equal(&farm, &done, &reference);
+}
+
+#[test]
+fn a_worker_sent_sigterm_mid_segment_finishes_it_takes_no_new_task_and_exits_0() {
+    let mut farm = Farm::start(2, &["segments.seconds=4"], &[]);
+    let clip = farm.clip("drained.mp4", 16.0);
+    let scenario = long_captions(16.0);
+    let reference = reference_hashes(&clip, &scenario, &farm.dir.path().join("reference"), "4");
+    farm.submit("drained", &clip, &scenario);
+    let (id, segment, children) = wait_holding(&farm, 0);
+    let (stopped, other) = (farm.workers[0].name.clone(), farm.workers[1].name.clone());
+    farm.workers[0].send_sigterm();
+    assert!(holds(&farm, &stopped, &id), "{stopped} finished segment {segment} before the SIGTERM; nothing was in hand");
+    let status = farm.workers[0].wait_exit(Duration::from_secs(90));
+    assert!(status.is_some_and(|s| s.success()), "{stopped} did not exit 0 within 90 s of SIGTERM: {status:?}\n{}", farm.worker_logs());
+    assert_no_process_left(&farm, &stopped, &children);
+
+    let done = farm.wait_ended("drained", LONG);
+    assert_eq!(done["status"], "completed", "{done}\n{}", farm.worker_logs());
+    let segments = Farm::segment_workers(&done);
+    assert_eq!(segments.len() as u64, done["metrics"]["segments"].as_u64().unwrap(), "{done}");
+    for (index, worker, deliveries, reclaimed) in &segments {
+        if *index == segment {
+            // Its report and acknowledgement landed: no other worker took it over.
+            assert_eq!((worker, *deliveries, *reclaimed), (&stopped, 1, false), "segment {segment}, in hand at the SIGTERM: {done}");
+        } else {
+            // Segment `segment` was its first task, so every other one came after the SIGTERM.
+            assert_eq!(worker, &other, "segment {index} was taken after the SIGTERM by {worker}: {done}");
+        }
+    }
+    assert_frames_equal(&farm, &done, &reference);
+}
+
+#[test]
+fn a_worker_whose_drain_time_runs_out_stops_its_render_and_its_task_is_reclaimed() {
+    let mut farm = Farm::start(0, &["segments.seconds=20", "work_queue.claim_idle_ms=1000"], &[]);
+    let index = farm.add_worker_with(&["work_queue.drain_secs=1"]);
+    let other = farm.add_worker();
+    let (stopped, other) = (farm.workers[index].name.clone(), farm.workers[other].name.clone());
+    // Segments of 20 s at 640×360 take several times the drain to render.
+    let clip = farm.server.input_clip("handed-back.mp4", 40.0, 640, 360);
+    let scenario = long_captions(40.0);
+    let reference = reference_hashes(&clip, &scenario, &farm.dir.path().join("reference"), "20");
+    farm.submit("handed-back", &clip, &scenario);
+    let (id, segment, children) = wait_holding(&farm, index);
+    farm.workers[index].send_sigterm();
+    assert!(holds(&farm, &stopped, &id), "{stopped} finished segment {segment} before the SIGTERM; nothing was in hand");
+    let status = farm.workers[index].wait_exit(Duration::from_secs(15));
+    assert!(status.is_some_and(|s| s.success()), "{stopped} did not exit 0 within 15 s of SIGTERM with a 1 s drain: {status:?}\n{}", farm.worker_logs());
+    let log = farm.workers[index].log();
+    assert!(log.contains("render stopped for shutdown"), "{stopped} did not stop its render at the end of the drain:\n{log}");
+    assert_no_process_left(&farm, &stopped, &children);
+
+    let done = farm.wait_ended("handed-back", LONG);
+    assert_eq!(done["status"], "completed", "{done}\n{}", farm.worker_logs());
+    let segments = Farm::segment_workers(&done);
+    assert_eq!(segments.len() as u64, done["metrics"]["segments"].as_u64().unwrap(), "{done}");
+    // Handed back, not finished: the stopped worker never reported it (its
+    // report would have been taken first), and the other worker got it with
+    // XAUTOCLAIM, as the task's second delivery at least.
+    let (_, worker, deliveries, reclaimed) = segments.iter().find(|(index, ..)| *index == segment).cloned().unwrap_or_else(|| panic!("segment {segment} missing: {done}"));
+    assert_ne!(worker, stopped, "segment {segment} was rendered within the 1 s drain; too short for this test: {done}");
+    assert_eq!(worker, other, "segment {segment}, in hand at the SIGTERM: {done}");
+    assert!(reclaimed && deliveries >= 2, "segment {segment} was not reclaimed after the drain (deliveries {deliveries}, reclaimed {reclaimed}): {done}");
+    assert!(segments.iter().all(|(_, worker, ..)| *worker != stopped), "{stopped} reported a segment: {segments:?}");
+    assert_frames_equal(&farm, &done, &reference);
 }
 
 #[test]

@@ -99,6 +99,8 @@ impl Drop for Redis {
 pub struct WorkerProcess {
     pub name: String,
     process: Option<ServerProcess>,
+    /// Its own `--set`s after the farm's (kept across restarts).
+    extra: Vec<String>,
 }
 
 impl WorkerProcess {
@@ -114,6 +116,22 @@ impl WorkerProcess {
     /// SIGTERM, then its exit status (`None`: it had to be killed).
     pub fn terminate(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
         self.process.as_mut().and_then(|process| process.stop(patience))
+    }
+
+    /// SIGTERM, without waiting for the exit.
+    pub fn send_sigterm(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
+        assert!(status.success(), "cannot send SIGTERM to {} ({})", self.name, self.pid());
+    }
+
+    /// Waits up to `limit` for it to exit; its exit status (`None`: it still runs).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.process.as_mut().and_then(|process| process.wait_exit(limit))
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        self.process.as_ref().map_or_else(String::new, ServerProcess::output)
     }
 
     /// Whether it still runs.
@@ -178,20 +196,32 @@ impl Farm {
 
     /// Starts one more worker, `worker-N`; its index in `workers`.
     pub fn add_worker(&mut self) -> usize {
+        self.add_worker_with(&[])
+    }
+
+    /// As [`Farm::add_worker`], the worker getting `extra` `--set`s after the farm's.
+    pub fn add_worker_with(&mut self, extra: &[&str]) -> usize {
         let index = self.workers.len();
         let name = format!("worker-{index}");
-        let work = self.dir.path().join(&name);
+        let work = self.worker_dir(&name);
         std::fs::create_dir_all(&work).unwrap();
-        let process = self.spawn_worker(&name, &work.join("worker.log"));
-        self.workers.push(WorkerProcess { name, process: Some(process) });
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let process = self.spawn_worker(&name, &extra, &work.join("worker.log"));
+        self.workers.push(WorkerProcess { name, process: Some(process), extra });
         index
     }
 
+    /// The folder of the worker named `name` (its `paths.work_dir` and logs).
+    pub fn worker_dir(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// Starts a worker process named `name` in its own folder, logging to `log`.
-    fn spawn_worker(&self, name: &str, log: &std::path::Path) -> ServerProcess {
-        let work = self.dir.path().join(name);
+    fn spawn_worker(&self, name: &str, extra: &[String], log: &std::path::Path) -> ServerProcess {
+        let work = self.worker_dir(name);
         let mut args: Vec<String> = Vec::new();
-        for set in self.settings.iter().cloned().chain([format!("paths.work_dir={}", work.display()), format!("work_queue.worker_name={name}")]) {
+        let own = [format!("paths.work_dir={}", work.display()), format!("work_queue.worker_name={name}")];
+        for set in self.settings.iter().chain(extra).cloned().chain(own) {
             args.push("--set".to_owned());
             args.push(set);
         }
@@ -203,10 +233,10 @@ impl Farm {
 
     /// Starts worker `index` again (after it died), under the same name.
     pub fn restart_worker(&mut self, index: usize) {
-        let name = self.workers[index].name.clone();
-        let work = self.dir.path().join(&name);
+        let (name, extra) = (self.workers[index].name.clone(), self.workers[index].extra.clone());
+        let work = self.worker_dir(&name);
         let log = work.join(format!("worker-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())));
-        self.workers[index].process = Some(self.spawn_worker(&name, &log));
+        self.workers[index].process = Some(self.spawn_worker(&name, &extra, &log));
     }
 
     /// A clip in the server's input root.
