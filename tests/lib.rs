@@ -440,3 +440,19 @@ pub fn frame_hashes(video: &Path) -> Vec<String> {
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines().filter(|line| !line.starts_with('#')).filter_map(|line| line.rsplit(',').next()).map(|hash| hash.trim().to_owned()).collect()
 }
+
+/// The x264 settings each segment of `video` was encoded with (x264 writes
+/// them into the stream).
+pub fn x264_settings(video: &Path) -> Vec<String> {
+    let bytes = std::fs::read(video).unwrap_or_default();
+    let marker = b"x264 - core";
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(start) = bytes[at..].windows(marker.len()).position(|w| w == marker).map(|p| p + at) {
+        let end = bytes[start..].iter().position(|&b| b == 0).map_or(bytes.len(), |p| p + start);
+        let text = String::from_utf8_lossy(&bytes[start..end]);
+        found.push(text.split(" options: ").nth(1).unwrap_or(&text).to_owned());
+        at = end;
+    }
+    found
+}

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use motionrender_engine::media::{probe, testclip::generate_clip, FrameRate};
-use motionrender_tests::{processes_mentioning, fixtures_dir, luma_frame, mean_difference, run_render};
+use motionrender_tests::{processes_mentioning, fixtures_dir, luma_frame, mean_difference, run_render, x264_settings};
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 360;
@@ -42,6 +42,15 @@ fn a_caption_is_burned_in_where_and_when_the_scenario_says() {
     assert!(frames["captured"].as_u64().unwrap() >= 1);
     assert!(frames["reused"].as_u64().unwrap() >= 40, "a static caption should be captured once and reused: {frames}");
     assert!(frames["seeked"].as_u64().unwrap() <= 51, "frames outside the cue went to the browser: {frames}");
+
+    // x264 on one thread: with frame threads the same frames do not always
+    // encode the same (a render's frames must be the same run to run).
+    let settings = x264_settings(&out);
+    assert!(!settings.is_empty(), "no x264 settings in the output");
+    for segment in &settings {
+        let options: Vec<&str> = segment.split(' ').collect();
+        assert!(options.contains(&"threads=1") && options.contains(&"lookahead_threads=1"), "x264 ran with more threads: {segment}");
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use motionrender_tests::{descendants, frame_hashes, processes_mentioning};
+use motionrender_tests::{descendants, frame_hashes, processes_mentioning, x264_settings};
 use serde_json::{json, Value};
 
 use super::service_support::{free_port, get, request, scenario, Receiver, Server};
@@ -52,8 +52,8 @@ fn a_warm_pool_serves_the_next_job_and_replaces_browsers_killed_between_jobs() {
     assert!(
         differing.is_empty(),
         "frames {differing:?} differ after the pool's browsers were killed; encoder settings: first {:?}, third {:?}",
-        encoder_settings(&output("first")),
-        encoder_settings(&output("third"))
+        x264_settings(&output("first")),
+        x264_settings(&output("third"))
     );
     let text = metrics(&server);
     let replaced = text.lines().find_map(|line| line.strip_prefix("motionrender_browsers_replaced_total ")).and_then(|n| n.trim().parse::<u64>().ok());
@@ -186,20 +186,4 @@ fn json_logs_are_one_object_per_line_and_a_jobs_lines_carry_its_id() {
         }
     }
     assert!(of_job >= 2, "the job's lines do not carry its job_id:\n{log}");
-}
-
-/// The x264 settings each segment of `video` was encoded with (x264 writes
-/// them into the stream), for a failure message.
-fn encoder_settings(video: &std::path::Path) -> Vec<String> {
-    let bytes = std::fs::read(video).unwrap_or_default();
-    let marker = b"x264 - core";
-    let mut found = Vec::new();
-    let mut at = 0;
-    while let Some(start) = bytes[at..].windows(marker.len()).position(|w| w == marker).map(|p| p + at) {
-        let end = bytes[start..].iter().position(|&b| b == 0).map_or(bytes.len(), |p| p + start);
-        let text = String::from_utf8_lossy(&bytes[start..end]);
-        found.push(text.split(" options: ").nth(1).unwrap_or(&text).to_owned());
-        at = end;
-    }
-    found
 }

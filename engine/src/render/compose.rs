@@ -36,6 +36,13 @@ fn open_decoder(job: &JobContext, plan: &SegmentPlan, in_process: bool) -> Resul
     Ok(Box::new(Decoder::spawn_as(&source.path, source, format, plan.first_frame, plan.frame_count, DECODED_AHEAD, job.threads)?))
 }
 
+/// Threads of each segment's x264 encoder. With frame threads x264 is not
+/// the same run to run: under load, the same composited frames came out as
+/// different B-frames in about one render in ten (the frames going in were
+/// hashed equal). One thread is; segments rendered side by side (`pages`)
+/// share the cores instead.
+const ENCODER_THREADS: u32 = 1;
+
 /// Composites and encodes segment `plan` into `out`. Stops with
 /// [`RenderError::Stopped`] as soon as the job or this attempt is aborted.
 pub fn compose_segment(
@@ -50,7 +57,7 @@ pub fn compose_segment(
     let info = &job.info;
     let settings = &job.settings;
     let decoder = open_decoder(job, plan, settings.in_process)?;
-    let mut encoder = job.encoder.kind.spawn_threaded(out, info.width, info.height, info.frame_rate, &settings.preset, settings.quality, job.threads, settings.in_process)?;
+    let mut encoder = job.encoder.kind.spawn_threaded(out, info.width, info.height, info.frame_rate, &settings.preset, settings.quality, ENCODER_THREADS, settings.in_process)?;
     let mut overlays = OverlaySequencer::new(consumer.frames(), plan.frames());
     for decoded in decoder {
         let frame = decoded?;

@@ -36,8 +36,9 @@ pub struct JobContext {
     pub asset_base_url: String,
     /// The encoder back end every segment uses, and why.
     pub encoder: EncoderSelection,
-    /// Decoder and encoder threads per segment: the cores shared among the
-    /// segments that run side by side (0: FFmpeg's choice, one segment at a time).
+    /// Decoder threads per segment: the cores shared among the segments that
+    /// run side by side (0: FFmpeg's choice, one segment at a time). The
+    /// encoder has one thread (see `compose`).
     pub threads: u32,
     /// Frames composited so far (a failed attempt takes its frames back).
     pub progress: Arc<AtomicU64>,
@@ -381,11 +382,10 @@ fn output_view(source: &MediaInfo, settings: &RenderSettings) -> Result<MediaInf
     Ok(info)
 }
 
-/// Threads for each decoder and encoder: the cores shared among the
-/// segments a whole render of `planned` segments runs side by side on
-/// `pages` pages. x264's output depends on its thread count, so this counts
-/// the render's plan, not the segments left to do: a retry or a resume that
-/// renders one segment again encodes it as the first run did.
+/// Threads for each segment's decoder: the cores shared among the segments
+/// a whole render of `planned` segments runs side by side on `pages` pages.
+/// It counts the render's plan, not the segments left to do, so a retry or
+/// a resume that renders one segment again runs it as the first run did.
 fn threads_per_segment(pages: u32, planned: usize) -> u32 {
     let pages = pages.min(u32::try_from(planned).unwrap_or(u32::MAX)).max(1);
     if pages <= 1 {
