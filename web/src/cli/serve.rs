@@ -63,24 +63,48 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         let engine = Engine::start(EngineOptions { public_base_url: format!("http://{bind}"), config }).await.context("cannot start the engine")?;
         let served = {
-            let engine = engine.clone();
+            let app_engine = engine.clone();
             let server = actix_web::HttpServer::new(move || {
                 actix_web::App::new()
                     .app_data(actix_web::web::PayloadConfig::new(max_body as usize))
-                    .configure(motionrender_web::configure(engine.clone()))
+                    .configure(motionrender_web::configure(app_engine.clone()))
             })
             .workers(2)
             .shutdown_timeout(5)
+            .disable_signals()
             .bind(&bind)
-            .with_context(|| format!("cannot listen on {bind}"))?;
+            .with_context(|| format!("cannot listen on {bind}"))?
+            .run();
             tracing::info!(%bind, "serving");
             if log_format == motionrender_config::LogFormat::Text {
                 eprintln!("motionrender: serving on http://{bind}");
             }
-            server.run().await.context("the HTTP server failed")
+            stop_on_signal(engine.clone(), server.handle());
+            server.await.context("the HTTP server failed")
         };
+        // Already stopped on a signal; this covers the server failing.
         engine.shutdown().await;
         served
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// On SIGTERM or SIGINT: checkpoints the running renders at once (they must
+/// not run on through the HTTP server's graceful stop and finish, or fail,
+/// half-stopped), then stops the HTTP server, letting requests in flight end.
+fn stop_on_signal(engine: Engine, http: actix_web::dev::ServerHandle) {
+    actix_web::rt::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            tracing::warn!("cannot watch for SIGTERM; stop the server with SIGKILL");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("stopping: checkpointing running renders");
+        engine.shutdown().await;
+        http.stop(true).await;
+    });
 }

@@ -191,12 +191,15 @@ impl Run {
         });
         let mut damage: Option<String> = None;
         let (mut sent, mut read_failures, mut ended) = (0u64, 0u32, false);
-        let mut packet = Packet::empty();
         let mut picture = Video::empty();
         while !ended {
             if self.stop.load(Ordering::Relaxed) {
                 return Err(Ended::Stopped);
             }
+            // A packet per read: `av_read_frame` does not release the packet
+            // it fills, so reusing one kept every packet's bytes (about the
+            // segment's compressed size, per segment, for the process's life).
+            let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) => {
                     read_failures = 0;
