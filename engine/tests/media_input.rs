@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use motionrender_engine::media::{probe, Decoder, MediaError};
+use motionrender_engine::media::{probe, Decoder, LibavDecoder, MediaError, VideoFormat};
 use motionrender_engine::render::RenderError;
 
 fn ffmpeg(args: &[&str]) {
@@ -114,4 +114,47 @@ fn a_corrupted_source_is_refused_as_damaged_by_probe_and_by_the_decoder() {
     let error = items.into_iter().find_map(Result::err).expect("the decoder read the damaged file without complaint");
     assert!(matches!(error, MediaError::DamagedVideo { .. }), "{error:?}");
     assert_client_fit(&error, &corrupted);
+}
+
+/// The frames FFmpeg decodes from `path` (it applies the edit list).
+fn ffmpeg_frame_count(path: &Path) -> u64 {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn a_clip_cut_without_reencoding_counts_only_the_frames_its_edit_list_shows_and_decodes_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // Keyframes 5 s apart, cut 3.2 s in with `-c copy`: the cut keeps the
+    // packets from the keyframe before, and an edit list hides the first 3.2 s.
+    let source = dir.path().join("long_gop.mp4");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=10", "-c:v", "libx264", "-g", "125", "-pix_fmt", "yuv420p", source.to_str().unwrap()]);
+    let cut = dir.path().join("cut.mp4");
+    ffmpeg(&["-ss", "3.2", "-i", source.to_str().unwrap(), "-t", "4", "-c", "copy", cut.to_str().unwrap()]);
+
+    let info = probe(&cut).unwrap();
+    let decodable = ffmpeg_frame_count(&cut);
+    assert_eq!(info.frame_count, decodable, "the probe counted the packets the edit list hides");
+    assert!(decodable < 125, "the cut kept its hidden packets: {decodable} frames");
+
+    // Both decoders deliver every counted frame, in two segments, and the same pictures.
+    let half = info.frame_count / 2;
+    let child: Vec<bytes::Bytes> = Decoder::spawn(&cut, &info, 0, half, 4)
+        .unwrap()
+        .chain(Decoder::spawn(&cut, &info, half, info.frame_count - half, 4).unwrap())
+        .map(|frame| frame.unwrap().data)
+        .collect();
+    assert_eq!(child.len() as u64, info.frame_count);
+    let format = VideoFormat::of(&info);
+    let in_process: Vec<bytes::Bytes> = LibavDecoder::open(&cut, &info, format, 0, half, 4, 1)
+        .unwrap()
+        .expect("a yuv420p source decodes in-process")
+        .chain(LibavDecoder::open(&cut, &info, format, half, info.frame_count - half, 4, 1).unwrap().unwrap())
+        .map(|frame| frame.unwrap().data)
+        .collect();
+    assert!(in_process == child, "the in-process decoder's pictures differ from the child decoder's");
 }

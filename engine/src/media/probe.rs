@@ -28,8 +28,9 @@ pub struct MediaInfo {
     /// `r_frame_rate` when it agrees with `avg_frame_rate` within 1 %, else
     /// `avg_frame_rate` (variable-rate sources), else whichever is valid.
     pub frame_rate: FrameRate,
-    /// Packets counted in the first video stream (`nb_read_packets`), else its
-    /// `nb_frames` header; always at least 1.
+    /// Packets of the first video stream an edit list does not discard
+    /// (the frames a decoder delivers), else its `nb_frames` header; always
+    /// at least 1.
     pub frame_count: u64,
     /// Container duration in seconds (the stream's when the container has none).
     pub duration_seconds: f64,
@@ -69,12 +70,21 @@ struct ProbeStream {
     r_frame_rate: Option<String>,
     avg_frame_rate: Option<String>,
     nb_frames: Option<String>,
-    nb_read_packets: Option<String>,
+    /// Filled from the second FFprobe pass (packet flags).
+    #[serde(skip)]
+    packets: Option<Packets>,
     duration: Option<String>,
     #[serde(default)]
     side_data_list: Vec<ProbeSideData>,
     #[serde(default)]
     tags: std::collections::HashMap<String, String>,
+}
+
+/// A video stream's packets: all that are in the file, and those shown.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Packets {
+    total: u64,
+    shown: u64,
 }
 
 #[derive(Deserialize)]
@@ -87,8 +97,10 @@ struct ProbeFormat {
     duration: Option<String>,
 }
 
-/// Probes `path` with `ffprobe -count_packets` (which demuxes the whole file,
-/// without decoding, so the frame count is exact).
+/// Probes `path` with FFprobe: its streams, then the flags of every packet
+/// of its video stream (a demux of the whole file, without decoding, so the
+/// frame count is exact; packets an edit list discards, as in a clip cut
+/// with `-ss … -c copy`, are not frames).
 pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let metadata = std::fs::metadata(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
@@ -111,7 +123,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let mut command = Command::new(FFPROBE);
     command
         .args(["-v", "error", "-print_format", "json"])
-        .args(["-show_streams", "-show_format", "-count_packets", "-i"])
+        .args(["-show_streams", "-show_format", "-i"])
         .arg(path);
     let (stdout, stderr) =
         run_to_end_with_stderr(command, &format!("probe of {}", path.display())).map_err(
@@ -123,16 +135,48 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
                 other => other,
             },
         )?;
-    let output: ProbeOutput =
+    let mut output: ProbeOutput =
         serde_json::from_slice(&stdout).map_err(|source| MediaError::ProbeOutput {
             path: path.to_owned(),
             source,
         })?;
+    let mut stderr = stderr;
+    if let Some(video) = output.streams.iter_mut().find(|s| s.codec_type.as_deref() == Some("video")) {
+        let (packets, packets_stderr) = video_packets(path)?;
+        video.packets = Some(packets);
+        stderr.push_str(&packets_stderr);
+    }
     let info = media_info(path, &output)?;
     if let Some(reason) = damage(path, &output, &stderr) {
         return Err(MediaError::DamagedVideo { path: path.to_owned(), reason });
     }
     Ok(info)
+}
+
+/// The packets of the first video stream: all of them, and those shown
+/// (not flagged `D`, discarded by an edit list); with FFprobe's complaints.
+fn video_packets(path: &Path) -> Result<(Packets, String), MediaError> {
+    let mut command = Command::new(FFPROBE);
+    command
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", "-i"])
+        .arg(path);
+    let (stdout, stderr) = run_to_end_with_stderr(command, &format!("packet count of {}", path.display())).map_err(|error| match error {
+        MediaError::ProcessFailed { stderr, .. } => MediaError::InvalidVideoFormat { path: path.to_owned(), stderr },
+        other => other,
+    })?;
+    Ok((count_packets(&String::from_utf8_lossy(&stdout)), stderr))
+}
+
+/// Counts FFprobe's packet flags, one packet a line (`K_`, `__`, `_D`, ...).
+fn count_packets(flags: &str) -> Packets {
+    let mut packets = Packets::default();
+    for line in flags.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        packets.total += 1;
+        if !line.contains('D') {
+            packets.shown += 1;
+        }
+    }
+    packets
 }
 
 /// Why a file FFprobe could read is damaged, if it is: its video stream has
@@ -141,7 +185,7 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
 fn damage(path: &Path, output: &ProbeOutput, stderr: &str) -> Option<String> {
     let video = output.streams.iter().find(|s| s.codec_type.as_deref() == Some("video"))?;
     let count = |n: &Option<String>| n.as_deref().and_then(|n| n.parse::<u64>().ok());
-    if let (Some(read), Some(listed)) = (count(&video.nb_read_packets), count(&video.nb_frames)) {
+    if let (Some(read), Some(listed)) = (video.packets.map(|p| p.total), count(&video.nb_frames)) {
         if read < listed {
             return Some(format!("only {read} of the {listed} video frames its header lists are in the file"));
         }
@@ -201,9 +245,10 @@ fn media_info(path: &Path, output: &ProbeOutput) -> Result<MediaInfo, MediaError
         video.avg_frame_rate.as_deref().and_then(FrameRate::parse),
     )
     .ok_or_else(|| unusable("no frame rate"))?;
-    let frame_count = [&video.nb_read_packets, &video.nb_frames]
-        .into_iter()
-        .find_map(|n| n.as_deref().and_then(|n| n.parse::<u64>().ok()))
+    let frame_count = video
+        .packets
+        .map(|p| p.shown)
+        .or_else(|| video.nb_frames.as_deref().and_then(|n| n.parse::<u64>().ok()))
         .unwrap_or(0);
     if frame_count == 0 {
         return Err(unusable("zero frames"));
@@ -242,4 +287,16 @@ fn choose_frame_rate(real: Option<FrameRate>, average: Option<FrameRate>) -> Opt
 fn parse_seconds(text: Option<&str>) -> Option<f64> {
     text.and_then(|t| t.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_an_edit_list_discards_are_counted_but_not_shown() {
+        assert_eq!(count_packets("KD\n_D\n_D\nK_\n__\n__\n"), Packets { total: 6, shown: 3 });
+        assert_eq!(count_packets(""), Packets { total: 0, shown: 0 });
+        assert_eq!(count_packets("K_\n\n__C\n"), Packets { total: 2, shown: 2 });
+    }
 }
