@@ -152,7 +152,9 @@ fn read(system: &mut System) -> Reading {
             let name = process.name().to_string_lossy();
             (name.contains("chrom") || name.contains("headless")) && descends_from(system, process.pid(), own)
         })
-        .map(|process| process.memory())
+        // Summed by proportional size: a browser's processes share much of
+        // their memory, which a sum of their resident sizes counts again and again.
+        .map(|process| motionrender_engine::render::shared_fairly_bytes(process.pid().as_u32()))
         .sum();
     Reading { engine, chromium, available: system.available_memory() }
 }

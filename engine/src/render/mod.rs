@@ -20,7 +20,7 @@ mod segment;
 mod settings;
 
 pub use compose::{compose_segment, Composed};
-pub use memory::{chromium_bytes, descendants};
+pub use memory::{chromium_bytes, descendants, shared_fairly_bytes};
 pub use overlay::{decode_overlay, fade, OverlayImage};
 pub use page_slot::{LoadedPage, PageReport};
 pub use prepared::{JobContext, PreparedRender, SegmentsDone};
