@@ -11,6 +11,7 @@ mod doctor;
 mod log;
 mod render;
 mod serve;
+mod signals;
 mod tune;
 mod validate;
 mod worker;

@@ -94,14 +94,9 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
 /// half-stopped), then stops the HTTP server, letting requests in flight end.
 fn stop_on_signal(engine: Engine, http: actix_web::dev::ServerHandle) {
     actix_web::rt::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-            tracing::warn!("cannot watch for SIGTERM; stop the server with SIGKILL");
+        if let Err(error) = super::signals::stop_requested().await {
+            tracing::warn!(%error, "cannot watch for SIGTERM; stop the server with SIGKILL");
             return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = interrupt.recv() => {}
         }
         tracing::info!("stopping: checkpointing running renders");
         engine.shutdown().await;

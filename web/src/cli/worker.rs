@@ -54,14 +54,9 @@ pub fn run(config: Config) -> anyhow::Result<ExitCode> {
 /// Sets `stop` on SIGTERM or SIGINT.
 fn watch_signals(stop: Arc<AtomicBool>) {
     actix_web::rt::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-            tracing::warn!("cannot watch for SIGTERM; stop the worker with SIGKILL");
+        if let Err(error) = super::signals::stop_requested().await {
+            tracing::warn!(%error, "cannot watch for SIGTERM; stop the worker with SIGKILL");
             return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = interrupt.recv() => {}
         }
         tracing::info!("stopping: finishing the task in hand");
         stop.store(true, Ordering::Relaxed);
