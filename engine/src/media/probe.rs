@@ -120,27 +120,12 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         });
     }
 
-    let mut command = Command::new(FFPROBE);
-    command
-        .args(["-v", "error", "-print_format", "json"])
-        .args(["-show_streams", "-show_format", "-i"])
-        .arg(path);
-    let (stdout, stderr) =
-        run_to_end_with_stderr(command, &format!("probe of {}", path.display())).map_err(
-            |error| match error {
-                MediaError::ProcessFailed { stderr, .. } => MediaError::InvalidVideoFormat {
-                    path: path.to_owned(),
-                    stderr,
-                },
-                other => other,
-            },
-        )?;
+    let (stdout, mut stderr) = ffprobe(path, &["-print_format", "json", "-show_streams", "-show_format"], "probe")?;
     let mut output: ProbeOutput =
         serde_json::from_slice(&stdout).map_err(|source| MediaError::ProbeOutput {
             path: path.to_owned(),
             source,
         })?;
-    let mut stderr = stderr;
     if let Some(video) = output.streams.iter_mut().find(|s| s.codec_type.as_deref() == Some("video")) {
         let (packets, packets_stderr) = video_packets(path)?;
         video.packets = Some(packets);
@@ -156,15 +141,19 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
 /// The packets of the first video stream: all of them, and those shown
 /// (not flagged `D`, discarded by an edit list); with FFprobe's complaints.
 fn video_packets(path: &Path) -> Result<(Packets, String), MediaError> {
+    let (stdout, stderr) = ffprobe(path, &["-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0"], "packet count")?;
+    Ok((count_packets(&String::from_utf8_lossy(&stdout)), stderr))
+}
+
+/// Runs `ffprobe -v error ARGS -i PATH` to its end: its output and
+/// complaints. A file FFprobe refuses is [`MediaError::InvalidVideoFormat`].
+fn ffprobe(path: &Path, args: &[&str], purpose: &str) -> Result<(Vec<u8>, String), MediaError> {
     let mut command = Command::new(FFPROBE);
-    command
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", "-i"])
-        .arg(path);
-    let (stdout, stderr) = run_to_end_with_stderr(command, &format!("packet count of {}", path.display())).map_err(|error| match error {
+    command.args(["-v", "error"]).args(args).arg("-i").arg(path);
+    run_to_end_with_stderr(command, &format!("{purpose} of {}", path.display())).map_err(|error| match error {
         MediaError::ProcessFailed { stderr, .. } => MediaError::InvalidVideoFormat { path: path.to_owned(), stderr },
         other => other,
-    })?;
-    Ok((count_packets(&String::from_utf8_lossy(&stdout)), stderr))
+    })
 }
 
 /// Counts FFprobe's packet flags, one packet a line (`K_`, `__`, `_D`, ...).

@@ -26,9 +26,8 @@ pub fn chromium_bytes() -> u64 {
 /// Process `pid`'s proportional set size (`Pss` of `smaps_rollup`): its
 /// resident pages, each shared page divided among the processes sharing it,
 /// so a sum over a browser's processes counts its shared libraries and
-/// shared memory once instead of once per process (which their `VmRSS` sum
-/// does: about a third more for a headless Chromium). `VmRSS` where the
-/// kernel has no `smaps_rollup`.
+/// shared memory once instead of once per process (as their `VmRSS` sum
+/// does). `VmRSS` where the kernel has no `smaps_rollup`.
 pub fn shared_fairly_bytes(pid: u32) -> u64 {
     let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else { return resident_bytes(pid) };
     rollup
