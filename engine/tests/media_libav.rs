@@ -74,6 +74,22 @@ fn every_seek_gives_the_child_decoders_frames() {
 }
 
 #[test]
+fn a_segment_starting_on_a_keyframe_decodes_no_frame_before_it() {
+    let (_dir, path) = short_gop_clip();
+    let info = probe(&path).unwrap();
+    let expected: Vec<u64> = (0..info.frame_count).step_by(12).collect();
+    assert_eq!(info.keyframes, expected, "keyframes every 12 frames");
+    for (first, skipped) in [(24, 0), (25, 1), (35, 11), (36, 0)] {
+        let mut decoder = LibavDecoder::open(&path, &info, VideoFormat::of(&info), first, 5, 8, 0).unwrap().unwrap();
+        let got: Vec<DecodedFrame> = decoder.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(got.first().map(|f| f.index), Some(first));
+        assert_eq!(decoder.frames_skipped(), skipped, "frames decoded and dropped before frame {first}");
+        let theirs = frames(by_child(&path, &info, first, 5));
+        assert!(got.iter().zip(&theirs).all(|(a, b)| a.data == b.data), "frames from {first} differ from the child decoder's");
+    }
+}
+
+#[test]
 fn odd_sizes_decode_as_the_child_decoder_packs_them() {
     let (_dir, path) = clip(1.0, 161, 91, PAL, false);
     let info = probe(&path).unwrap();

@@ -39,8 +39,10 @@ proptest! {
         fps in fps(),
         alive in intervals(),
         target in 0.5f64..40.0,
+        gop in 1u64..600,
     ) {
-        let segments = plan_segments(frame_count, fps, &alive, target);
+        let keyframes: Vec<u64> = (0..frame_count).step_by(gop as usize).collect();
+        let segments = plan_segments(frame_count, fps, &alive, target, &keyframes);
         let ranges = alive_frame_ranges(frame_count, fps, &alive);
         let is_alive = |frame: u64| ranges.iter().any(|r| r.contains(&frame));
 
@@ -70,6 +72,18 @@ proptest! {
                 prop_assert!(segment.frame_count <= target_frames + half);
             }
             prop_assert!(last.frame_count <= target_frames + half || segments.len() == 1);
+            // A cut off the keyframes only where every keyframe within
+            // reach of the ideal cut is inside a cue.
+            let mut first = 0;
+            for segment in rest {
+                let ideal = first + target_frames;
+                let cut = segment.first_frame + segment.frame_count;
+                let reachable = (ideal - half..=ideal + half).filter(|k| k % gop == 0 && *k < frame_count);
+                if !keyframes.contains(&cut) {
+                    prop_assert!(reachable.clone().all(is_alive), "cut {} off keyframes {:?}", cut, reachable.collect::<Vec<_>>());
+                }
+                first = cut;
+            }
         }
     }
 

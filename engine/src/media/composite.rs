@@ -40,41 +40,60 @@ impl BoundingBox {
 }
 
 // BT.709 limited range, per 8-bit full-range RGB unit.
-const Y_SCALE: f32 = 219.0 / 255.0;
-const C_SCALE: f32 = 224.0 / 255.0;
-const KR: f32 = 0.2126;
-const KG: f32 = 0.7152;
-const KB: f32 = 0.0722;
+const Y_SCALE: f64 = 219.0 / 255.0;
+const C_SCALE: f64 = 224.0 / 255.0;
+const KR: f64 = 0.2126;
+const KG: f64 = 0.7152;
+const KB: f64 = 0.0722;
 
-/// One overlay pixel's premultiplied contribution to Y, Cb and Cr, and its alpha (0..=1).
-#[derive(Default, Clone, Copy)]
-struct Contribution {
-    y: f32,
-    cb: f32,
-    cr: f32,
-    alpha: f32,
+/// Fixed point: values are carried times 2^16.
+const SHIFT: u32 = 16;
+const HALF: i32 = 1 << (SHIFT - 1);
+/// `1 / 255` in fixed point, near enough (65536 / 255 = 257.004): the
+/// source's weight `(255 - alpha) / 255` is `(255 - alpha) * 257 >> 16`.
+const PER_255: i32 = 257;
+
+/// How one premultiplied overlay pixel `(r, g, b, a)` adds to a plane:
+/// `r * r + g * g + b * b + a * a`, in fixed point. The offset (16 for Y,
+/// 128 for Cb/Cr) comes in through alpha, premultiplied like the colour.
+#[derive(Clone, Copy)]
+struct Weights {
+    r: i32,
+    g: i32,
+    b: i32,
+    a: i32,
 }
 
-fn contribution(pixel: &[u8]) -> Contribution {
-    let (r, g, b, a) = (
-        f32::from(pixel[0]),
-        f32::from(pixel[1]),
-        f32::from(pixel[2]),
-        f32::from(pixel[3]),
-    );
-    let alpha = a / 255.0;
-    Contribution {
-        y: 16.0 * alpha + Y_SCALE * (KR * r + KG * g + KB * b),
-        cb: 128.0 * alpha + C_SCALE * (b - (KR * r + KG * g + KB * b)) / (2.0 * (1.0 - KB)),
-        cr: 128.0 * alpha + C_SCALE * (r - (KR * r + KG * g + KB * b)) / (2.0 * (1.0 - KR)),
-        alpha,
+impl Weights {
+    fn new(r: f64, g: f64, b: f64, offset: f64) -> Self {
+        let fixed = |w: f64| (w * f64::from(1 << SHIFT)).round() as i32;
+        Self { r: fixed(r), g: fixed(g), b: fixed(b), a: fixed(offset / 255.0) }
+    }
+
+    #[inline]
+    fn of(&self, pixel: &[u8]) -> i32 {
+        self.r * i32::from(pixel[0]) + self.g * i32::from(pixel[1]) + self.b * i32::from(pixel[2]) + self.a * i32::from(pixel[3])
     }
 }
 
-fn blend(src: u8, alpha: f32, add: f32) -> u8 {
-    (f32::from(src) * (1.0 - alpha) + add)
-        .round()
-        .clamp(0.0, 255.0) as u8
+/// The weights of Y, Cb and Cr: Y = 16 + Y_SCALE (KR r + KG g + KB b), and
+/// Cb, Cr = 128 + C_SCALE (b or r - luma) / (2 (1 - KB or KR)).
+fn bt709() -> [Weights; 3] {
+    let cb = C_SCALE / (2.0 * (1.0 - KB));
+    let cr = C_SCALE / (2.0 * (1.0 - KR));
+    [
+        Weights::new(Y_SCALE * KR, Y_SCALE * KG, Y_SCALE * KB, 16.0),
+        Weights::new(-cb * KR, -cb * KG, cb * (1.0 - KB), 128.0),
+        Weights::new(cr * (1.0 - KR), -cr * KG, -cr * KB, 128.0),
+    ]
+}
+
+/// `src * (1 - alpha / (255 n)) + add / n`, rounded and clamped: `alpha`
+/// and `add` (fixed point) summed over `n` overlay pixels.
+#[inline]
+fn blend(src: u8, alpha: i32, add: i32, n: i32) -> u8 {
+    let kept = i32::from(src) * (255 * n - alpha) * PER_255;
+    (((kept + add) / n + HALF).clamp(0, 255 << SHIFT) >> SHIFT) as u8
 }
 
 /// Blends `overlay` (premultiplied RGBA, `bbox.width * bbox.height * 4` bytes,
@@ -122,29 +141,29 @@ pub fn composite(
         let at = ((y - by) * bw + (x - bx)) * 4;
         &overlay[at..at + 4]
     };
+    let [luma_weights, cb_weights, cr_weights] = bt709();
 
     let (luma, chroma) = frame.split_at_mut(layout.luma_len());
     for y in by..by + bh {
-        for x in bx..bx + bw {
-            let pixel = overlay_pixel(x, y);
+        let row = &mut luma[y * layout.width + bx..y * layout.width + bx + bw];
+        let pixels = overlay[(y - by) * bw * 4..(y - by + 1) * bw * 4].chunks_exact(4);
+        for (dst, pixel) in row.iter_mut().zip(pixels) {
             if pixel == [0, 0, 0, 0] {
                 continue;
             }
-            let c = contribution(pixel);
-            let at = y * layout.width + x;
-            luma[at] = blend(luma[at], c.alpha, c.y);
+            *dst = blend(*dst, i32::from(pixel[3]), luma_weights.of(pixel), 1);
         }
     }
 
     let (cb_plane, cr_plane) = chroma.split_at_mut(layout.chroma_len());
     for cy in by / 2..=(by + bh - 1) / 2 {
         for cx in bx / 2..=(bx + bw - 1) / 2 {
-            let mut sum = Contribution::default();
-            let mut represented = 0.0f32;
+            let (mut alpha, mut cb, mut cr) = (0i32, 0i32, 0i32);
+            let mut represented = 0i32;
             let mut any_visible = false;
             for y in 2 * cy..(2 * cy + 2).min(layout.height) {
                 for x in 2 * cx..(2 * cx + 2).min(layout.width) {
-                    represented += 1.0;
+                    represented += 1;
                     let covered = (bx..bx + bw).contains(&x) && (by..by + bh).contains(&y);
                     if !covered {
                         continue;
@@ -154,20 +173,17 @@ pub fn composite(
                         continue;
                     }
                     any_visible = true;
-                    let c = contribution(pixel);
-                    sum.y += c.y;
-                    sum.cb += c.cb;
-                    sum.cr += c.cr;
-                    sum.alpha += c.alpha;
+                    alpha += i32::from(pixel[3]);
+                    cb += cb_weights.of(pixel);
+                    cr += cr_weights.of(pixel);
                 }
             }
             if !any_visible {
                 continue;
             }
-            let alpha = sum.alpha / represented;
             let at = cy * layout.chroma_width + cx;
-            cb_plane[at] = blend(cb_plane[at], alpha, sum.cb / represented);
-            cr_plane[at] = blend(cr_plane[at], alpha, sum.cr / represented);
+            cb_plane[at] = blend(cb_plane[at], alpha, cb, represented);
+            cr_plane[at] = blend(cr_plane[at], alpha, cr, represented);
         }
     }
     Ok(())
@@ -320,6 +336,41 @@ mod tests {
         );
         assert_eq!(frame[layout.luma_len()], 128);
         assert_eq!(frame[layout.luma_len() + 2], 128);
+    }
+
+    #[test]
+    fn fixed_point_blend_is_within_one_of_the_exact_formula() {
+        // Premultiplied pixels over a spread of sources, one covered 2x2
+        // block each: Y, Cb and Cr against the formula in f64.
+        let mut state = 0x2545_f491_u32;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let bbox = BoundingBox { x: 0, y: 0, width: 2, height: 2 };
+        for _ in 0..20_000 {
+            let a = (next() % 256) as u8;
+            let channel = |v: u32| (v % (u32::from(a) + 1)) as u8;
+            let pixel = [channel(next()), channel(next()), channel(next()), a];
+            let (src_y, src_c) = ((next() % 256) as u8, (next() % 256) as u8);
+            let mut frame = vec![src_y; 4];
+            frame.extend([src_c, src_c]);
+            composite(&mut frame, 2, 2, &pixel.repeat(4), bbox).unwrap();
+            let [r, g, b] = [pixel[0], pixel[1], pixel[2]].map(f64::from);
+            let alpha = f64::from(a) / 255.0;
+            let luma = KR * r + KG * g + KB * b;
+            let exact = |src: u8, offset: f64, colour: f64| (f64::from(src) * (1.0 - alpha) + offset * alpha + colour).clamp(0.0, 255.0);
+            let expected = [
+                exact(src_y, 16.0, Y_SCALE * luma),
+                exact(src_c, 128.0, C_SCALE * (b - luma) / (2.0 * (1.0 - KB))),
+                exact(src_c, 128.0, C_SCALE * (r - luma) / (2.0 * (1.0 - KR))),
+            ];
+            for (got, want) in [frame[0], frame[4], frame[5]].into_iter().zip(expected) {
+                assert!((f64::from(got) - want).abs() <= 1.0, "pixel {pixel:?} over Y {src_y} C {src_c}: got {got}, exact {want}");
+            }
+        }
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub struct MediaInfo {
     pub pixel_format: String,
     /// The first audio stream, if any.
     pub audio: Option<AudioInfo>,
+    /// Frames a decode can start at without decoding any before them: the
+    /// shown key packets, by display position (their time from the first
+    /// shown packet's, in frames), ascending. Empty when unknown.
+    #[serde(skip)]
+    pub keyframes: Vec<u64>,
 }
 
 /// The first audio stream of a source.
@@ -80,11 +85,15 @@ struct ProbeStream {
     tags: std::collections::HashMap<String, String>,
 }
 
-/// A video stream's packets: all that are in the file, and those shown.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
+/// A video stream's packets: all that are in the file, those shown, and
+/// the display times (seconds) of the shown key packets.
+#[derive(Debug, Default, Clone, PartialEq)]
 struct Packets {
     total: u64,
     shown: u64,
+    /// The earliest display time of a shown packet.
+    first_time: Option<f64>,
+    key_times: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -138,10 +147,11 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     Ok(info)
 }
 
-/// The packets of the first video stream: all of them, and those shown
-/// (not flagged `D`, discarded by an edit list); with FFprobe's complaints.
+/// The packets of the first video stream: all of them, those shown (not
+/// flagged `D`, discarded by an edit list) and where the shown keyframes
+/// are; with FFprobe's complaints.
 fn video_packets(path: &Path) -> Result<(Packets, String), MediaError> {
-    let (stdout, stderr) = ffprobe(path, &["-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0"], "packet count")?;
+    let (stdout, stderr) = ffprobe(path, &["-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0"], "packet count")?;
     Ok((count_packets(&String::from_utf8_lossy(&stdout)), stderr))
 }
 
@@ -156,16 +166,33 @@ fn ffprobe(path: &Path, args: &[&str], purpose: &str) -> Result<(Vec<u8>, String
     })
 }
 
-/// Counts FFprobe's packet flags, one packet a line (`K_`, `__`, `_D`, ...).
-fn count_packets(flags: &str) -> Packets {
+/// Counts FFprobe's packets, one a line: its display time and flags
+/// (`0.000000,K__`, `N/A,__`, `1.5,_D`, ...).
+fn count_packets(lines: &str) -> Packets {
     let mut packets = Packets::default();
-    for line in flags.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
         packets.total += 1;
-        if !line.contains('D') {
-            packets.shown += 1;
+        let (time, flags) = line.split_once(',').unwrap_or(("N/A", line));
+        if flags.contains('D') {
+            continue;
+        }
+        packets.shown += 1;
+        let Some(time) = time.parse::<f64>().ok().filter(|t| t.is_finite()) else { continue };
+        packets.first_time = Some(packets.first_time.map_or(time, |first| first.min(time)));
+        if flags.contains('K') {
+            packets.key_times.push(time);
         }
     }
     packets
+}
+
+/// The frames the key packets of `packets` show, at `fps`, ascending.
+fn keyframes(packets: &Packets, fps: f64) -> Vec<u64> {
+    let Some(first) = packets.first_time else { return Vec::new() };
+    let mut frames: Vec<u64> = packets.key_times.iter().map(|time| ((time - first) * fps).round().max(0.0) as u64).collect();
+    frames.sort_unstable();
+    frames.dedup();
+    frames
 }
 
 /// Why a file FFprobe could read is damaged, if it is: its video stream has
@@ -174,7 +201,7 @@ fn count_packets(flags: &str) -> Packets {
 fn damage(path: &Path, output: &ProbeOutput, stderr: &str) -> Option<String> {
     let video = output.streams.iter().find(|s| s.codec_type.as_deref() == Some("video"))?;
     let count = |n: &Option<String>| n.as_deref().and_then(|n| n.parse::<u64>().ok());
-    if let (Some(read), Some(listed)) = (video.packets.map(|p| p.total), count(&video.nb_frames)) {
+    if let (Some(read), Some(listed)) = (video.packets.as_ref().map(|p| p.total), count(&video.nb_frames)) {
         if read < listed {
             return Some(format!("only {read} of the {listed} video frames its header lists are in the file"));
         }
@@ -236,6 +263,7 @@ fn media_info(path: &Path, output: &ProbeOutput) -> Result<MediaInfo, MediaError
     .ok_or_else(|| unusable("no frame rate"))?;
     let frame_count = video
         .packets
+        .as_ref()
         .map(|p| p.shown)
         .or_else(|| video.nb_frames.as_deref().and_then(|n| n.parse::<u64>().ok()))
         .unwrap_or(0);
@@ -257,6 +285,7 @@ fn media_info(path: &Path, output: &ProbeOutput) -> Result<MediaInfo, MediaError
         video_codec: video.codec_name.clone().unwrap_or_default(),
         pixel_format: video.pix_fmt.clone().unwrap_or_default(),
         audio,
+        keyframes: video.packets.as_ref().map(|p| keyframes(p, frame_rate.as_f64())).unwrap_or_default(),
     })
 }
 
@@ -282,10 +311,24 @@ fn parse_seconds(text: Option<&str>) -> Option<f64> {
 mod tests {
     use super::*;
 
+    fn counted(lines: &str) -> (u64, u64) {
+        let packets = count_packets(lines);
+        (packets.total, packets.shown)
+    }
+
     #[test]
     fn packets_an_edit_list_discards_are_counted_but_not_shown() {
-        assert_eq!(count_packets("KD\n_D\n_D\nK_\n__\n__\n"), Packets { total: 6, shown: 3 });
-        assert_eq!(count_packets(""), Packets { total: 0, shown: 0 });
-        assert_eq!(count_packets("K_\n\n__C\n"), Packets { total: 2, shown: 2 });
+        assert_eq!(counted("-0.1,KD\n0.0,_D\n0.03,_D\n0.1,K_\n0.13,__\n0.16,__\n"), (6, 3));
+        assert_eq!(counted(""), (0, 0));
+        assert_eq!(counted("N/A,K_\n\nN/A,__C\n"), (2, 2));
+    }
+
+    #[test]
+    fn keyframes_are_the_shown_key_packets_counted_in_frames_from_the_first_shown_one() {
+        // Decode order: a keyframe the edit list hides, then B-frames shown
+        // before the P-frame that precedes them in the file.
+        let packets = count_packets("0.9,KD\n1.0,K__\n1.3,___\n1.1,___\n1.2,___\n1.4,K__\nN/A,K__\n1.8,K__\n");
+        assert_eq!(keyframes(&packets, 10.0), vec![0, 4, 8]);
+        assert!(keyframes(&count_packets("N/A,K__\n"), 10.0).is_empty());
     }
 }

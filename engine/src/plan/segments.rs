@@ -39,12 +39,16 @@ impl SegmentPlan {
 /// Splits frames `0..frame_count` at `fps` into contiguous segments, in order,
 /// covering every frame exactly once.
 ///
-/// Each segment aims at `target_seconds`. The cut goes on the frame nearest to
-/// the ideal cut, within ±50 % of the target length, at which no `alive`
-/// interval holds (ties go to the earlier frame); a segment starting there
-/// needs no pre-roll. With no such frame, the cut goes at the ideal point and
-/// the next segment pre-rolls from the first frame of the alive run it starts
-/// in. A remainder of up to 1.5 targets stays one last segment rather than
+/// Each segment aims at `target_seconds`. Within ±50 % of the target length,
+/// the cut goes on the keyframe (of `keyframes`, the source's) nearest to the
+/// ideal cut at which no `alive` interval holds: a segment starting there
+/// decodes no frame it does not show, where one starting between keyframes
+/// decodes and drops those since the keyframe before (up to a GOP). With no
+/// such keyframe, it goes on the frame nearest to the ideal cut at which no
+/// `alive` interval holds. Ties go to the earlier frame; a segment starting
+/// at a frame no interval holds needs no pre-roll. With neither, the cut goes
+/// at the ideal point and the next segment pre-rolls from the first frame of
+/// the alive run it starts in. A remainder of up to 1.5 targets stays one last segment rather than
 /// leaving a short tail.
 ///
 /// A frame rate or target that is not a positive finite number gives one
@@ -54,6 +58,7 @@ pub fn plan_segments(
     fps: f64,
     alive: &[TimeRange],
     target_seconds: f64,
+    keyframes: &[u64],
 ) -> Vec<SegmentPlan> {
     if frame_count == 0 {
         return Vec::new();
@@ -79,7 +84,7 @@ pub fn plan_segments(
         }
         // first_frame < ideal - half and ideal + half < frame_count.
         let ideal = first_frame + target;
-        let (cut, next_preroll) = choose_cut(&alive_frames, ideal, half);
+        let (cut, next_preroll) = keyframe_cut(keyframes, &alive_frames, ideal, half).map_or_else(|| choose_cut(&alive_frames, ideal, half), |cut| (cut, None));
         segments.push(SegmentPlan {
             index,
             first_frame,
@@ -100,6 +105,19 @@ fn target_frames(frame_count: u64, fps: f64, target_seconds: f64) -> u64 {
         return frame_count;
     }
     (frames as u64).max(1)
+}
+
+/// The keyframe within `half` frames of `ideal` nearest to it (the earlier
+/// on a tie) that no run of `alive_frames` holds, if any.
+fn keyframe_cut(keyframes: &[u64], alive_frames: &[Range<u64>], ideal: u64, half: u64) -> Option<u64> {
+    let window = ideal - half..=ideal + half;
+    let from = keyframes.partition_point(|k| k < window.start());
+    keyframes[from..]
+        .iter()
+        .take_while(|k| window.contains(k))
+        .filter(|&&k| !alive_frames.iter().any(|run| run.contains(&k)))
+        .min_by_key(|&&k| (k.abs_diff(ideal), k))
+        .copied()
 }
 
 /// Where to cut near `ideal`, and the pre-roll start of the segment that
@@ -148,12 +166,12 @@ mod tests {
 
     #[test]
     fn no_frames_no_segments() {
-        assert!(plan_segments(0, 30.0, &[range(0.0, 1.0)], 10.0).is_empty());
+        assert!(plan_segments(0, 30.0, &[range(0.0, 1.0)], 10.0, &[]).is_empty());
     }
 
     #[test]
     fn a_target_longer_than_the_video_is_one_segment() {
-        let segments = plan_segments(300, 30.0, &[range(1.0, 5.0)], 60.0);
+        let segments = plan_segments(300, 30.0, &[range(1.0, 5.0)], 60.0, &[]);
         assert_eq!(
             segments,
             vec![SegmentPlan {
@@ -167,7 +185,7 @@ mod tests {
 
     #[test]
     fn a_video_without_cues_is_cut_at_plain_targets() {
-        let segments = plan_segments(300, 30.0, &[], 2.0);
+        let segments = plan_segments(300, 30.0, &[], 2.0, &[]);
         assert_eq!(cuts(&segments), vec![60, 120, 180, 240]);
         assert!(segments
             .iter()
@@ -180,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_short_remainder_joins_the_last_segment() {
-        let segments = plan_segments(250, 10.0, &[], 10.0);
+        let segments = plan_segments(250, 10.0, &[], 10.0, &[]);
         assert_eq!(cuts(&segments), vec![100]);
         assert_eq!(segments[1].frame_count, 150);
     }
@@ -191,7 +209,7 @@ mod tests {
         // frames 80..=105 and 108..=200: the ideal cut 100 is alive, the
         // nearest dead frames are 79 and 106 and 107.
         let alive = [range(8.0, 10.5), range(10.8, 20.0)];
-        let segments = plan_segments(400, 10.0, &alive, 10.0);
+        let segments = plan_segments(400, 10.0, &alive, 10.0, &[]);
         assert_eq!(segments[1].first_frame, 106);
         assert_eq!(segments[1].preroll_from, None);
         for segment in &segments[1..] {
@@ -203,16 +221,36 @@ mod tests {
     }
 
     #[test]
+    fn a_keyframe_in_a_gap_near_the_ideal_cut_is_preferred_to_the_ideal_frame() {
+        // Keyframes every 25 frames at 10 fps; a cue holds frames 110..=120.
+        let keyframes: Vec<u64> = (0..40).map(|i| i * 25).collect();
+        let segments = plan_segments(400, 10.0, &[range(11.0, 12.0)], 10.0, &keyframes);
+        // Ideal 100 is a keyframe in a gap.
+        assert_eq!(segments[1].first_frame, 100);
+        // Ideal 200: keyframe 200.
+        assert_eq!(segments[2].first_frame, 200);
+        // Keyframes 75 and 125 are equally far from the ideal 100 with 100
+        // not one: the earlier wins; with 75 in a cue, 125.
+        let odd: Vec<u64> = vec![0, 75, 125, 330];
+        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &odd)[1].first_frame, 75);
+        assert_eq!(plan_segments(400, 10.0, &[range(7.0, 8.0)], 10.0, &odd)[1].first_frame, 125);
+        // Every keyframe in the window alive: the nearest gap frame, as without keyframes.
+        assert_eq!(plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &odd)[1].first_frame, 69);
+        // No keyframe in the window (50..=150): the ideal frame.
+        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &[0, 330])[1].first_frame, 100);
+    }
+
+    #[test]
     fn ties_go_to_the_earlier_gap() {
         // Alive frames 95..=105: dead frames 94 and 106 are both 6 from 100.
-        let segments = plan_segments(400, 10.0, &[range(9.5, 10.5)], 10.0);
+        let segments = plan_segments(400, 10.0, &[range(9.5, 10.5)], 10.0, &[]);
         assert_eq!(segments[1].first_frame, 94);
     }
 
     #[test]
     fn a_cut_inside_a_long_cue_prerolls_from_the_cue_start() {
         // One cue from 3 s to 40 s at 10 fps: frames 30..=400, target 10 s.
-        let segments = plan_segments(600, 10.0, &[range(3.0, 40.0)], 10.0);
+        let segments = plan_segments(600, 10.0, &[range(3.0, 40.0)], 10.0, &[]);
         assert_eq!(segments[0].preroll_from, None);
         // The first cut finds no gap within 50..=150 and goes at 100.
         assert_eq!(segments[1].first_frame, 100);
@@ -229,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_cue_alive_to_the_end_prerolls_from_its_start() {
-        let segments = plan_segments(300, 10.0, &[range(0.0, f64::INFINITY)], 10.0);
+        let segments = plan_segments(300, 10.0, &[range(0.0, f64::INFINITY)], 10.0, &[]);
         assert_eq!(cuts(&segments), vec![100, 200]);
         assert_eq!(segments[1].preroll_from, Some(0));
         assert_eq!(segments[2].preroll_from, Some(0));
@@ -243,7 +281,7 @@ mod tests {
             (30.0, 0.0),
             (30.0, f64::INFINITY),
         ] {
-            let segments = plan_segments(90, fps, &[], target);
+            let segments = plan_segments(90, fps, &[], target, &[]);
             assert_eq!(segments.len(), 1, "fps {fps}, target {target}");
             assert_eq!(segments[0].frames(), 0..90);
         }

@@ -167,7 +167,7 @@ impl PreparedRender {
         };
 
         let alive = request.scenario.alive_intervals();
-        let plans = plan_segments(info.frame_count, info.frame_rate.as_f64(), &alive, settings.segment_seconds);
+        let plans = plan_segments(info.frame_count, info.frame_rate.as_f64(), &alive, settings.segment_seconds, &info.keyframes);
         // Segments an earlier run finished are reused as they are.
         let mut reused = SegmentsDone::default();
         let mut todo = Vec::new();
@@ -377,6 +377,10 @@ fn output_view(source: &MediaInfo, settings: &RenderSettings) -> Result<MediaInf
     if format.frame_rate != source.frame_rate {
         let seconds = source.frame_count as f64 * source.frame_rate.frame_duration();
         info.frame_count = (seconds * format.frame_rate.as_f64()).round().max(1.0) as u64;
+        // The source's keyframes, counted in output frames.
+        let scale = format.frame_rate.as_f64() / source.frame_rate.as_f64();
+        info.keyframes = source.keyframes.iter().map(|&k| (k as f64 * scale).round() as u64).collect();
+        info.keyframes.dedup();
     }
     (info.width, info.height, info.frame_rate) = (format.width, format.height, format.frame_rate);
     Ok(info)

@@ -204,6 +204,7 @@ mod tests {
             video_codec: "h264".to_owned(),
             pixel_format: "yuv420p".to_owned(),
             audio: None,
+            keyframes: Vec::new(),
         }
     }
 

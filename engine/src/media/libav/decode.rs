@@ -3,7 +3,7 @@
 //! child decoder fills.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -37,6 +37,8 @@ const READ_FAILURES_AT_MOST: u32 = 64;
 pub struct LibavDecoder {
     frames: Receiver<DecodedItem>,
     stop: Arc<AtomicBool>,
+    /// Frames decoded before the first one asked for.
+    skipped: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -88,8 +90,18 @@ impl LibavDecoder {
             let start = format.frame_rate.frame_time(first_frame) - format.frame_rate.frame_duration() / 2.0;
             file_start + (start * 1e6).round() as i64
         });
+        // The keyframe to seek to: where the container seeks by display time
+        // (MP4, MOV), the last one before the first frame's successor, so a
+        // segment starting on a keyframe decodes from it (the frames before
+        // the first are dropped all the same); elsewhere the last one
+        // before the first frame, as `-ss` finds it.
+        // (FFmpeg's MOV demuxer, the one that seeks by display time, is named "mov,mp4,m4a,...".)
+        let by_display_time = input.format().name().split(',').any(|name| name == "mov");
+        let past_first = if by_display_time { (format.frame_rate.frame_duration() * 0.75 * 1e6).round() as i64 } else { 0 };
+        let seek_target = seek_to.map(|at| at + past_first);
         let (sender, frames) = bounded(channel_capacity.max(1));
         let stop = Arc::new(AtomicBool::new(false));
+        let skipped = Arc::new(AtomicU64::new(0));
         let run = Run {
             source: path.to_path_buf(),
             input,
@@ -97,6 +109,8 @@ impl LibavDecoder {
             stream_index,
             time_base,
             seek_to,
+            seek_target,
+            skipped: Arc::clone(&skipped),
             layout: Yuv420pLayout::new(format.width, format.height),
             first_frame,
             frame_count,
@@ -107,12 +121,18 @@ impl LibavDecoder {
             .name("libav-decoder".to_owned())
             .spawn(move || run.run())
             .map_err(|source| MediaError::Spawn { process: format!("decoder thread of {}", path.display()), source })?;
-        Ok(Some(Self { frames, stop, thread: Some(thread) }))
+        Ok(Some(Self { frames, stop, skipped, thread: Some(thread) }))
     }
 
     /// The channel of decoded frames.
     pub fn frames(&self) -> &Receiver<DecodedItem> {
         &self.frames
+    }
+
+    /// Frames decoded so far that come before the first one asked for
+    /// (from the keyframe the seek landed on), and were dropped.
+    pub fn frames_skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 }
 
@@ -159,8 +179,12 @@ struct Run {
     decoder: ffmpeg_next::decoder::Video,
     stream_index: usize,
     time_base: Rational,
-    /// Where `-ss` would seek, in microseconds of the file's clock.
+    /// Where `-ss` would seek, in microseconds of the file's clock: frames
+    /// before it are dropped.
     seek_to: Option<i64>,
+    /// The time the seek finds the last keyframe at or before.
+    seek_target: Option<i64>,
+    skipped: Arc<AtomicU64>,
     layout: Yuv420pLayout,
     first_frame: u64,
     frame_count: u64,
@@ -184,9 +208,9 @@ impl Run {
 
     fn decode(&mut self) -> Result<(), Ended> {
         // The first frame kept: at or after the seek time, in the stream's time base.
-        let first_kept = self.seek_to.map(|at| {
+        let first_kept = self.seek_to.zip(self.seek_target).map(|(at, target)| {
             // A failed seek decodes from the start; the frames before are dropped all the same.
-            let _ = self.input.seek(at, ..at);
+            let _ = self.input.seek(target, ..target);
             rescale(at, MICROSECONDS, self.time_base)
         });
         let mut damage: Option<String> = None;
@@ -235,6 +259,7 @@ impl Run {
                     }
                 }
                 if first_kept.is_some_and(|first| picture.timestamp().is_some_and(|t| t < first)) {
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 if picture.format() != Pixel::YUV420P || picture.width() as usize != self.layout.width || picture.height() as usize != self.layout.height {
