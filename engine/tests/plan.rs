@@ -1,9 +1,10 @@
 //! Property tests of segment planning: every frame in exactly one segment,
-//! cuts in gaps or pre-rolled from the start of the alive run they fall in.
+//! cuts in gaps, at the start of an alive run or pre-rolled from the start
+//! of the one they fall in, and none costlier than a keyframe within reach.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use motionrender_engine::plan::{alive_frame_ranges, frame_is_alive, plan_segments};
+use motionrender_engine::plan::{alive_frame_ranges, cut_cost, frame_is_alive, plan_segments};
 use motionrender_engine::scenario::TimeRange;
 use proptest::prelude::*;
 
@@ -53,7 +54,8 @@ proptest! {
             prop_assert!(segment.frame_count > 0);
             next += segment.frame_count;
             match segment.preroll_from {
-                None => prop_assert!(i == 0 || !is_alive(segment.first_frame)),
+                // In a gap, or where an alive run starts.
+                None => prop_assert!(i == 0 || !is_alive(segment.first_frame) || !is_alive(segment.first_frame - 1)),
                 Some(from) => {
                     prop_assert!(i > 0);
                     prop_assert!(from < segment.first_frame);
@@ -72,15 +74,16 @@ proptest! {
                 prop_assert!(segment.frame_count <= target_frames + half);
             }
             prop_assert!(last.frame_count <= target_frames + half || segments.len() == 1);
-            // A cut off the keyframes only where every keyframe within
-            // reach of the ideal cut is inside a cue.
+            // No keyframe within reach of the ideal cut costs less than the cut.
             let mut first = 0;
             for segment in rest {
                 let ideal = first + target_frames;
                 let cut = segment.first_frame + segment.frame_count;
-                let reachable = (ideal - half..=ideal + half).filter(|k| k % gop == 0 && *k < frame_count);
-                if !keyframes.contains(&cut) {
-                    prop_assert!(reachable.clone().all(is_alive), "cut {} off keyframes {:?}", cut, reachable.collect::<Vec<_>>());
+                let next = &segments[segment.index as usize + 1];
+                let cost = cut_cost(&keyframes, cut, next.preroll_from);
+                for k in (ideal - half..=ideal + half).filter(|k| k % gop == 0) {
+                    let preroll = ranges.iter().find(|r| r.contains(&k)).map(|r| r.start).filter(|&start| start < k);
+                    prop_assert!(cut_cost(&keyframes, k, preroll) >= cost, "cut {} costs {}, keyframe {} less", cut, cost, k);
                 }
                 first = cut;
             }

@@ -4,4 +4,4 @@ mod alive_frames;
 mod segments;
 
 pub use alive_frames::{alive_frame_ranges, frame_is_alive};
-pub use segments::{plan_segments, SegmentPlan};
+pub use segments::{cut_cost, plan_segments, SegmentPlan};

@@ -39,16 +39,17 @@ impl SegmentPlan {
 /// Splits frames `0..frame_count` at `fps` into contiguous segments, in order,
 /// covering every frame exactly once.
 ///
-/// Each segment aims at `target_seconds`. Within ±50 % of the target length,
-/// the cut goes on the keyframe (of `keyframes`, the source's) nearest to the
-/// ideal cut at which no `alive` interval holds: a segment starting there
-/// decodes no frame it does not show, where one starting between keyframes
-/// decodes and drops those since the keyframe before (up to a GOP). With no
-/// such keyframe, it goes on the frame nearest to the ideal cut at which no
-/// `alive` interval holds. Ties go to the earlier frame; a segment starting
-/// at a frame no interval holds needs no pre-roll. With neither, the cut goes
-/// at the ideal point and the next segment pre-rolls from the first frame of
-/// the alive run it starts in. A remainder of up to 1.5 targets stays one last segment rather than
+/// Each segment aims at `target_seconds`. The cut goes on the frame nearest to
+/// the ideal cut, within ±50 % of the target length, at which no `alive`
+/// interval holds (ties go to the earlier frame); a segment starting there
+/// needs no pre-roll. With no such frame, the cut goes at the ideal point and
+/// the next segment pre-rolls from the first frame of the alive run it starts
+/// in. Unless a keyframe (of `keyframes`, the source's) within the same reach
+/// costs less: a segment decodes and drops the frames from the keyframe at or
+/// before its start (up to a GOP of 1080p, about 7 ms each), and seeks the
+/// page through its pre-roll (about 2 ms a frame), so a cut costs those
+/// frames together, and a keyframe (nothing to drop) wins when its pre-roll
+/// is shorter than the other cut's cost (ties: the nearer, then the earlier). A remainder of up to 1.5 targets stays one last segment rather than
 /// leaving a short tail.
 ///
 /// A frame rate or target that is not a positive finite number gives one
@@ -84,7 +85,7 @@ pub fn plan_segments(
         }
         // first_frame < ideal - half and ideal + half < frame_count.
         let ideal = first_frame + target;
-        let (cut, next_preroll) = keyframe_cut(keyframes, &alive_frames, ideal, half).map_or_else(|| choose_cut(&alive_frames, ideal, half), |cut| (cut, None));
+        let (cut, next_preroll) = cheapest_cut(keyframes, &alive_frames, ideal, half);
         segments.push(SegmentPlan {
             index,
             first_frame,
@@ -107,17 +108,32 @@ fn target_frames(frame_count: u64, fps: f64, target_seconds: f64) -> u64 {
     (frames as u64).max(1)
 }
 
-/// The keyframe within `half` frames of `ideal` nearest to it (the earlier
-/// on a tie) that no run of `alive_frames` holds, if any.
-fn keyframe_cut(keyframes: &[u64], alive_frames: &[Range<u64>], ideal: u64, half: u64) -> Option<u64> {
+/// Of [`choose_cut`]'s cut and the keyframes within `half` frames of
+/// `ideal`, the one with the lowest [`cut_cost`] (ties: nearer to `ideal`,
+/// then earlier), with the pre-roll start of the segment that begins there.
+fn cheapest_cut(keyframes: &[u64], alive_frames: &[Range<u64>], ideal: u64, half: u64) -> (u64, Option<u64>) {
     let window = ideal - half..=ideal + half;
     let from = keyframes.partition_point(|k| k < window.start());
-    keyframes[from..]
-        .iter()
-        .take_while(|k| window.contains(k))
-        .filter(|&&k| !alive_frames.iter().any(|run| run.contains(&k)))
-        .min_by_key(|&&k| (k.abs_diff(ideal), k))
-        .copied()
+    let on_keyframes = keyframes[from..].iter().take_while(|k| window.contains(k)).map(|&k| (k, preroll_from(alive_frames, k)));
+    std::iter::once(choose_cut(alive_frames, ideal, half))
+        .chain(on_keyframes)
+        .min_by_key(|&(cut, preroll)| (cut_cost(keyframes, cut, preroll), cut.abs_diff(ideal), cut))
+        .unwrap_or((ideal, None))
+}
+
+/// The frames a segment starting at `cut` spends before its first: decoded
+/// and dropped since the keyframe at or before it (none when the keyframes
+/// are unknown), and seeked through from `preroll`.
+pub fn cut_cost(keyframes: &[u64], cut: u64, preroll: Option<u64>) -> u64 {
+    let keyframe = keyframes.partition_point(|&k| k <= cut).checked_sub(1).map(|i| keyframes[i]);
+    let dropped = keyframe.map_or(if keyframes.is_empty() { 0 } else { cut }, |k| cut - k);
+    dropped + preroll.map_or(0, |from| cut - from)
+}
+
+/// The first frame of the alive run holding `frame`, if one does and
+/// starts before it (a segment starting where a run starts needs none).
+fn preroll_from(alive_frames: &[Range<u64>], frame: u64) -> Option<u64> {
+    alive_frames.iter().find(|run| run.contains(&frame)).map(|run| run.start).filter(|&start| start < frame)
 }
 
 /// Where to cut near `ideal`, and the pre-roll start of the segment that
@@ -221,23 +237,36 @@ mod tests {
     }
 
     #[test]
-    fn a_keyframe_in_a_gap_near_the_ideal_cut_is_preferred_to_the_ideal_frame() {
-        // Keyframes every 25 frames at 10 fps; a cue holds frames 110..=120.
-        let keyframes: Vec<u64> = (0..40).map(|i| i * 25).collect();
-        let segments = plan_segments(400, 10.0, &[range(11.0, 12.0)], 10.0, &keyframes);
-        // Ideal 100 is a keyframe in a gap.
-        assert_eq!(segments[1].first_frame, 100);
-        // Ideal 200: keyframe 200.
-        assert_eq!(segments[2].first_frame, 200);
-        // Keyframes 75 and 125 are equally far from the ideal 100 with 100
-        // not one: the earlier wins; with 75 in a cue, 125.
+    fn a_keyframe_is_the_cut_when_its_pre_roll_costs_less_than_the_frames_another_cut_drops() {
+        // Keyframes every 100 frames at 10 fps: only 100 is within reach
+        // (50..=150) of the first ideal cut, 100.
+        let keyframes: Vec<u64> = (0..4).map(|i| i * 100).collect();
+        assert_eq!(plan_segments(400, 10.0, &[range(11.0, 12.0)], 10.0, &keyframes)[1].first_frame, 100);
+        // Frames 98..=110 alive: keyframe 100 pre-rolls 2 frames, the gap
+        // frame 97 drops 97.
+        let segments = plan_segments(400, 10.0, &[range(9.8, 11.0)], 10.0, &keyframes);
+        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (100, Some(98)));
+        // Frames 70..=130 alive: keyframe 100 pre-rolls 30, gap frame 69 drops 69.
+        let segments = plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &keyframes);
+        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (100, Some(70)));
+        // The ideal frame 100 drops 40 (from keyframe 60, which pre-rolls 5
+        // inside frames 55..=65); keyframe 140 in a gap costs nothing.
+        let segments = plan_segments(400, 10.0, &[range(5.5, 6.5)], 10.0, &[0, 60, 140, 330]);
+        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (140, None));
+        // Keyframes 75 and 125, 100 not one: equal costs, the earlier wins.
         let odd: Vec<u64> = vec![0, 75, 125, 330];
         assert_eq!(plan_segments(400, 10.0, &[], 10.0, &odd)[1].first_frame, 75);
-        assert_eq!(plan_segments(400, 10.0, &[range(7.0, 8.0)], 10.0, &odd)[1].first_frame, 125);
-        // Every keyframe in the window alive: the nearest gap frame, as without keyframes.
-        assert_eq!(plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &odd)[1].first_frame, 69);
-        // No keyframe in the window (50..=150): the ideal frame.
-        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &[0, 330])[1].first_frame, 100);
+        // No keyframes known: the gap frame nearest to the ideal cut.
+        assert_eq!(plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &[])[1].first_frame, 69);
+    }
+
+    #[test]
+    fn a_cut_costs_the_frames_dropped_since_its_keyframe_and_its_pre_roll() {
+        assert_eq!(cut_cost(&[0, 50, 100], 60, None), 10);
+        assert_eq!(cut_cost(&[0, 50, 100], 100, Some(90)), 10);
+        assert_eq!(cut_cost(&[0, 50, 100], 120, Some(110)), 30);
+        assert_eq!(cut_cost(&[], 120, Some(110)), 10);
+        assert_eq!(cut_cost(&[30], 20, None), 20);
     }
 
     #[test]
