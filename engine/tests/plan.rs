@@ -74,14 +74,22 @@ proptest! {
                 prop_assert!(segment.frame_count <= target_frames + half);
             }
             prop_assert!(last.frame_count <= target_frames + half || segments.len() == 1);
-            // No keyframe within reach of the ideal cut costs less than the cut.
+            // A cut off the keyframes is the gap rule's: no keyframe within
+            // a tenth of the target of it (and half of the ideal cut) costs
+            // less.
             let mut first = 0;
             for segment in rest {
                 let ideal = first + target_frames;
                 let cut = segment.first_frame + segment.frame_count;
                 let next = &segments[segment.index as usize + 1];
                 let cost = cut_cost(&keyframes, cut, next.preroll_from);
-                for k in (ideal - half..=ideal + half).filter(|k| k % gop == 0) {
+                if keyframes.contains(&cut) {
+                    first = cut;
+                    continue;
+                }
+                let reach = target_frames / 10;
+                let window = cut.saturating_sub(reach).max(ideal - half)..=(cut + reach).min(ideal + half);
+                for k in window.filter(|k| k % gop == 0) {
                     let preroll = ranges.iter().find(|r| r.contains(&k)).map(|r| r.start).filter(|&start| start < k);
                     prop_assert!(cut_cost(&keyframes, k, preroll) >= cost, "cut {} costs {}, keyframe {} less", cut, cost, k);
                 }

@@ -44,12 +44,15 @@ impl SegmentPlan {
 /// interval holds (ties go to the earlier frame); a segment starting there
 /// needs no pre-roll. With no such frame, the cut goes at the ideal point and
 /// the next segment pre-rolls from the first frame of the alive run it starts
-/// in. Unless a keyframe (of `keyframes`, the source's) within the same reach
-/// costs less: a segment decodes and drops the frames from the keyframe at or
-/// before its start (up to a GOP of 1080p, about 7 ms each), and seeks the
-/// page through its pre-roll (about 2 ms a frame), so a cut costs those
-/// frames together, and a keyframe (nothing to drop) wins when its pre-roll
-/// is shorter than the other cut's cost (ties: the nearer, then the earlier). A remainder of up to 1.5 targets stays one last segment rather than
+/// in. Then a keyframe (of `keyframes`, the source's) within a tenth of the
+/// target of that cut takes its place when it costs less: a segment decodes
+/// and drops the frames from the keyframe at or before its start (up to a
+/// GOP; about 7 ms each at 1080p) and seeks the page through its pre-roll
+/// (about 2 ms a frame), and a cut costs those frames together (ties: the
+/// nearer, then the earlier). The reach is short so that segments keep
+/// their lengths: pages share a render's segments, and one long segment
+/// left to the last keeps a page waiting longer than the frames it saved.
+/// A remainder of up to 1.5 targets stays one last segment rather than
 /// leaving a short tail.
 ///
 /// A frame rate or target that is not a positive finite number gives one
@@ -85,7 +88,7 @@ pub fn plan_segments(
         }
         // first_frame < ideal - half and ideal + half < frame_count.
         let ideal = first_frame + target;
-        let (cut, next_preroll) = cheapest_cut(keyframes, &alive_frames, ideal, half);
+        let (cut, next_preroll) = cheapest_cut(keyframes, &alive_frames, ideal, half, target / 10);
         segments.push(SegmentPlan {
             index,
             first_frame,
@@ -108,17 +111,19 @@ fn target_frames(frame_count: u64, fps: f64, target_seconds: f64) -> u64 {
     (frames as u64).max(1)
 }
 
-/// Of [`choose_cut`]'s cut and the keyframes within `half` frames of
-/// `ideal`, the one with the lowest [`cut_cost`] (ties: nearer to `ideal`,
-/// then earlier), with the pre-roll start of the segment that begins there.
-fn cheapest_cut(keyframes: &[u64], alive_frames: &[Range<u64>], ideal: u64, half: u64) -> (u64, Option<u64>) {
-    let window = ideal - half..=ideal + half;
+/// Of [`choose_cut`]'s cut and the keyframes within `reach` frames of it
+/// (and `half` of `ideal`), the one with the lowest [`cut_cost`] (ties:
+/// nearer to that cut, then earlier), with the pre-roll start of the
+/// segment that begins there.
+fn cheapest_cut(keyframes: &[u64], alive_frames: &[Range<u64>], ideal: u64, half: u64, reach: u64) -> (u64, Option<u64>) {
+    let cut = choose_cut(alive_frames, ideal, half);
+    let window = cut.0.saturating_sub(reach).max(ideal - half)..=(cut.0 + reach).min(ideal + half);
     let from = keyframes.partition_point(|k| k < window.start());
     let on_keyframes = keyframes[from..].iter().take_while(|k| window.contains(k)).map(|&k| (k, preroll_from(alive_frames, k)));
-    std::iter::once(choose_cut(alive_frames, ideal, half))
+    std::iter::once(cut)
         .chain(on_keyframes)
-        .min_by_key(|&(cut, preroll)| (cut_cost(keyframes, cut, preroll), cut.abs_diff(ideal), cut))
-        .unwrap_or((ideal, None))
+        .min_by_key(|&(at, preroll)| (cut_cost(keyframes, at, preroll), at.abs_diff(cut.0), at))
+        .unwrap_or(cut)
 }
 
 /// The frames a segment starting at `cut` spends before its first: decoded
@@ -237,25 +242,23 @@ mod tests {
     }
 
     #[test]
-    fn a_keyframe_is_the_cut_when_its_pre_roll_costs_less_than_the_frames_another_cut_drops() {
-        // Keyframes every 100 frames at 10 fps: only 100 is within reach
-        // (50..=150) of the first ideal cut, 100.
+    fn a_keyframe_near_the_cut_takes_its_place_when_it_costs_less() {
+        // Target 100 frames at 10 fps: keyframes within 10 frames of the cut count.
         let keyframes: Vec<u64> = (0..4).map(|i| i * 100).collect();
+        // The ideal cut 100 is a keyframe in a gap.
         assert_eq!(plan_segments(400, 10.0, &[range(11.0, 12.0)], 10.0, &keyframes)[1].first_frame, 100);
         // Frames 98..=110 alive: keyframe 100 pre-rolls 2 frames, the gap
         // frame 97 drops 97.
         let segments = plan_segments(400, 10.0, &[range(9.8, 11.0)], 10.0, &keyframes);
         assert_eq!((segments[1].first_frame, segments[1].preroll_from), (100, Some(98)));
-        // Frames 70..=130 alive: keyframe 100 pre-rolls 30, gap frame 69 drops 69.
+        // Frames 70..=130 alive: keyframe 100 is beyond reach of the gap
+        // frame 69, which stays the cut.
         let segments = plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &keyframes);
-        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (100, Some(70)));
-        // The ideal frame 100 drops 40 (from keyframe 60, which pre-rolls 5
-        // inside frames 55..=65); keyframe 140 in a gap costs nothing.
-        let segments = plan_segments(400, 10.0, &[range(5.5, 6.5)], 10.0, &[0, 60, 140, 330]);
-        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (140, None));
-        // Keyframes 75 and 125, 100 not one: equal costs, the earlier wins.
-        let odd: Vec<u64> = vec![0, 75, 125, 330];
-        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &odd)[1].first_frame, 75);
+        assert_eq!((segments[1].first_frame, segments[1].preroll_from), (69, None));
+        // No cue: keyframe 95 drops nothing where 100 drops 5.
+        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &[0, 95, 330])[1].first_frame, 95);
+        // Keyframes 96 and 104 cost nothing and are as near: the earlier.
+        assert_eq!(plan_segments(400, 10.0, &[], 10.0, &[0, 96, 104, 330])[1].first_frame, 96);
         // No keyframes known: the gap frame nearest to the ideal cut.
         assert_eq!(plan_segments(400, 10.0, &[range(7.0, 13.0)], 10.0, &[])[1].first_frame, 69);
     }
