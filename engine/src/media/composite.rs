@@ -137,10 +137,6 @@ pub fn composite(
     if bw == 0 || bh == 0 {
         return Ok(());
     }
-    let overlay_pixel = |x: usize, y: usize| {
-        let at = ((y - by) * bw + (x - bx)) * 4;
-        &overlay[at..at + 4]
-    };
     let [luma_weights, cb_weights, cr_weights] = bt709();
 
     let (luma, chroma) = frame.split_at_mut(layout.luma_len());
@@ -156,31 +152,32 @@ pub fn composite(
     }
 
     let (cb_plane, cr_plane) = chroma.split_at_mut(layout.chroma_len());
+    // Per chroma column of the box: the covered pixels' alpha, Cb and Cr
+    // sums, and whether any of them is visible.
+    let first_column = bx / 2;
+    let mut sums = vec![(0i32, 0i32, 0i32, false); (bx + bw - 1) / 2 - first_column + 1];
     for cy in by / 2..=(by + bh - 1) / 2 {
-        for cx in bx / 2..=(bx + bw - 1) / 2 {
-            let (mut alpha, mut cb, mut cr) = (0i32, 0i32, 0i32);
-            let mut represented = 0i32;
-            let mut any_visible = false;
-            for y in 2 * cy..(2 * cy + 2).min(layout.height) {
-                for x in 2 * cx..(2 * cx + 2).min(layout.width) {
-                    represented += 1;
-                    let covered = (bx..bx + bw).contains(&x) && (by..by + bh).contains(&y);
-                    if !covered {
-                        continue;
-                    }
-                    let pixel = overlay_pixel(x, y);
-                    if pixel == [0, 0, 0, 0] {
-                        continue;
-                    }
-                    any_visible = true;
-                    alpha += i32::from(pixel[3]);
-                    cb += cb_weights.of(pixel);
-                    cr += cr_weights.of(pixel);
+        sums.fill((0, 0, 0, false));
+        for y in (2 * cy..2 * cy + 2).filter(|y| (by..by + bh).contains(y)) {
+            let pixels = overlay[(y - by) * bw * 4..(y - by + 1) * bw * 4].chunks_exact(4);
+            for (x, pixel) in (bx..bx + bw).zip(pixels) {
+                if pixel == [0, 0, 0, 0] {
+                    continue;
                 }
+                let sum = &mut sums[x / 2 - first_column];
+                sum.0 += i32::from(pixel[3]);
+                sum.1 += cb_weights.of(pixel);
+                sum.2 += cr_weights.of(pixel);
+                sum.3 = true;
             }
-            if !any_visible {
+        }
+        let rows = (2 * cy + 2).min(layout.height) - 2 * cy;
+        for (column, &(alpha, cb, cr, visible)) in sums.iter().enumerate() {
+            if !visible {
                 continue;
             }
+            let cx = first_column + column;
+            let represented = (rows * ((2 * cx + 2).min(layout.width) - 2 * cx)) as i32;
             let at = cy * layout.chroma_width + cx;
             cb_plane[at] = blend(cb_plane[at], alpha, cb, represented);
             cr_plane[at] = blend(cr_plane[at], alpha, cr, represented);
