@@ -69,6 +69,10 @@ pub(crate) fn client_reason(stderr: &str, path: &Path) -> String {
 /// A line without its leading `[component @ 0xADDRESS] ` (also when the
 /// stderr tail cut the line's start off: `64 @ 0x55…] `).
 fn without_context(line: &str) -> &str {
+    // A prefix the stderr tail cut at its start: `@ 0x…] message`.
+    if let Some(rest) = line.strip_prefix("@ 0x").and_then(|rest| rest.split_once("] ")) {
+        return rest.1.trim_start();
+    }
     let Some(at) = line.find(" @ 0x") else { return line };
     match line[at..].find("] ") {
         Some(close) if !line[..at].contains(' ') => line[at + close + 2..].trim_start(),
